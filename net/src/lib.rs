@@ -1,0 +1,2 @@
+//! kiwi-net: placeholder until the net issue lands.
+#![forbid(unsafe_code)]

@@ -1,0 +1,188 @@
+//! The blocking pool: threads for work that would stall a worker.
+//!
+//! `spawn_blocking(f)` wraps `f` in a task whose single poll runs it, so the caller
+//! gets the same `JoinHandle` as for any task (abort works until `f` starts). The
+//! pool starts with no threads, starts one when a job arrives and none is idle (up
+//! to [`MAX_THREADS`]), and lets a thread exit after [`KEEP_ALIVE`] without work.
+//!
+//! At runtime shutdown, queued jobs that never started are cancelled; running ones
+//! cannot be interrupted, so the runtime waits for them up to a bound (1 s on drop,
+//! or `shutdown_timeout`'s argument) and then detaches their threads.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::context;
+use crate::runtime::Handle;
+use crate::task::raw::Header;
+use crate::task::{new_task, JoinHandle, Notified, Schedule};
+
+/// Most threads the pool runs at once; further jobs wait in its queue.
+pub const MAX_THREADS: usize = 512;
+/// How long an idle pool thread waits for work before it exits.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+#[derive(Debug)]
+pub(crate) struct Pool {
+    state: Mutex<State>,
+    /// Signalled when a job arrives or shutdown starts.
+    work: Condvar,
+    /// Signalled when a thread exits.
+    exited: Condvar,
+    thread_name: String,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    queue: VecDeque<Notified>,
+    threads: usize,
+    idle: usize,
+    shutdown: bool,
+}
+
+impl Pool {
+    pub(crate) fn new(thread_name: String) -> Pool {
+        Pool {
+            state: Mutex::new(State::default()),
+            work: Condvar::new(),
+            exited: Condvar::new(),
+            thread_name,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn spawn<F, R>(self: &Arc<Self>, handle: &Handle, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let job = BlockingTask {
+            f: Some(f),
+            handle: Some(handle.clone()),
+        };
+        // SAFETY: the future is Send; the pool may run it on any of its threads.
+        let (notified, join) = unsafe { new_task(job, PoolScheduler(self.clone())) };
+        if let Err(task) = self.push(notified) {
+            task.shutdown_detached();
+        }
+        join
+    }
+
+    fn push(self: &Arc<Self>, task: Notified) -> Result<(), Notified> {
+        let mut state = self.lock();
+        if state.shutdown {
+            return Err(task);
+        }
+        state.queue.push_back(task);
+        if state.idle > 0 {
+            self.work.notify_one();
+        } else if state.threads < MAX_THREADS {
+            let pool = self.clone();
+            let spawned = std::thread::Builder::new()
+                .name(self.thread_name.clone())
+                .spawn(move || pool.run());
+            // If no thread can be started, the job waits for a busy thread to
+            // finish; with zero threads it waits until shutdown cancels it.
+            if spawned.is_ok() {
+                state.threads += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn run(self: Arc<Self>) {
+        let mut state = self.lock();
+        loop {
+            if let Some(task) = state.queue.pop_front() {
+                drop(state);
+                task.run();
+                state = self.lock();
+                continue;
+            }
+            if state.shutdown {
+                break;
+            }
+            state.idle += 1;
+            let (s, timeout) = self
+                .work
+                .wait_timeout(state, KEEP_ALIVE)
+                .unwrap_or_else(|e| e.into_inner());
+            state = s;
+            state.idle -= 1;
+            if timeout.timed_out() && state.queue.is_empty() && !state.shutdown {
+                break;
+            }
+        }
+        state.threads -= 1;
+        self.exited.notify_all();
+    }
+
+    /// Cancels queued jobs and waits until `deadline` for running ones; threads
+    /// still busy after it are detached. Returns how many were detached.
+    pub(crate) fn shutdown(&self, deadline: Instant) -> usize {
+        let queued: Vec<Notified> = {
+            let mut state = self.lock();
+            state.shutdown = true;
+            self.work.notify_all();
+            state.queue.drain(..).collect()
+        };
+        // Drop the closures outside the lock (their destructors may be arbitrary).
+        for task in queued {
+            task.shutdown_detached();
+        }
+        let mut state = self.lock();
+        while state.threads > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            state = self
+                .exited
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        state.threads
+    }
+}
+
+#[derive(Debug)]
+struct PoolScheduler(Arc<Pool>);
+
+impl Schedule for PoolScheduler {
+    fn schedule(&self, task: Notified) {
+        // A blocking task is only ever scheduled again by `abort` before it ran.
+        if let Err(task) = self.0.push(task) {
+            task.shutdown_detached();
+        }
+    }
+    fn bind(&self, _: std::ptr::NonNull<Header>) {}
+    fn release(&self, _: std::ptr::NonNull<Header>) -> bool {
+        false
+    }
+}
+
+/// A closure dressed as a future that completes on its first poll.
+struct BlockingTask<F> {
+    f: Option<F>,
+    handle: Option<Handle>,
+}
+
+impl<F> Unpin for BlockingTask<F> {}
+
+impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
+    type Output = R;
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<R> {
+        let f = self.f.take().expect("a blocking task runs once");
+        // Inside the closure `Handle::current()` and `kiwi::spawn` work.
+        let _guard = self.handle.take().map(context::enter_handle);
+        Poll::Ready(f())
+    }
+}

@@ -1,0 +1,158 @@
+//! Per-worker counters, readable from any thread.
+//!
+//! Counters only the owning worker writes use a relaxed load and store (no RMW:
+//! nothing else writes them), and are `AtomicU64` only so that another thread may
+//! read them without a data race. Counters written by other threads (eventfd
+//! writes) use `fetch_add`. No feature flag: they cost a store each.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Counters of one worker.
+#[derive(Debug, Default)]
+pub struct WorkerMetrics {
+    pub(crate) spawned: AtomicU64,
+    pub(crate) polls: AtomicU64,
+    pub(crate) parks: AtomicU64,
+    pub(crate) epoll_events: AtomicU64,
+    pub(crate) remote_wakes: AtomicU64,
+    pub(crate) eventfd_writes: AtomicU64,
+    pub(crate) emfile_backoffs: AtomicU64,
+    pub(crate) registrations: AtomicU64,
+    pub(crate) timers_fired: AtomicU64,
+}
+
+/// Adds `n` to a counter only its owner writes.
+pub(crate) fn bump(counter: &AtomicU64, n: u64) {
+    counter.store(
+        counter.load(Ordering::Relaxed).wrapping_add(n),
+        Ordering::Relaxed,
+    );
+}
+
+impl WorkerMetrics {
+    /// Tasks this worker took ownership of (counted at their first poll).
+    pub fn spawned(&self) -> u64 {
+        self.spawned.load(Ordering::Relaxed)
+    }
+    /// Task polls.
+    pub fn polls(&self) -> u64 {
+        self.polls.load(Ordering::Relaxed)
+    }
+    /// Times the worker went to sleep in `epoll_wait`.
+    pub fn parks(&self) -> u64 {
+        self.parks.load(Ordering::Relaxed)
+    }
+    /// Events returned by `epoll_wait`, the doorbell's included.
+    pub fn epoll_events(&self) -> u64 {
+        self.epoll_events.load(Ordering::Relaxed)
+    }
+    /// Tasks received through the remote queue (spawned or woken from another thread).
+    pub fn remote_wakes(&self) -> u64 {
+        self.remote_wakes.load(Ordering::Relaxed)
+    }
+    /// Doorbell (eventfd) writes made to wake this worker.
+    pub fn eventfd_writes(&self) -> u64 {
+        self.eventfd_writes.load(Ordering::Relaxed)
+    }
+    /// Times an accept hit EMFILE/ENFILE on this worker and backed off.
+    pub fn emfile_backoffs(&self) -> u64 {
+        self.emfile_backoffs.load(Ordering::Relaxed)
+    }
+    /// Descriptors currently registered with this worker's reactor.
+    pub fn registrations(&self) -> u64 {
+        self.registrations.load(Ordering::Relaxed)
+    }
+    /// Timers fired by this worker's timer driver.
+    pub fn timers_fired(&self) -> u64 {
+        self.timers_fired.load(Ordering::Relaxed)
+    }
+
+    /// Counts one EMFILE/ENFILE back-off (called by kiwi-net's accept).
+    pub fn record_emfile_backoff(&self) {
+        self.emfile_backoffs.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A runtime's counters: one [`WorkerMetrics`] per worker, plus runtime-wide ones.
+///
+/// # Examples
+///
+/// ```
+/// let rt = kiwi_runtime::Runtime::new().unwrap();
+/// rt.block_on(async { kiwi_runtime::spawn(async {}).await.unwrap() });
+/// let m = rt.handle().metrics();
+/// let polls: u64 = (0..m.num_workers()).map(|i| m.worker(i).polls()).sum();
+/// assert!(polls >= 1);
+/// ```
+#[derive(Clone)]
+pub struct RuntimeMetrics {
+    pub(crate) workers: Vec<Arc<WorkerMetrics>>,
+    pub(crate) io: Arc<IoMetrics>,
+}
+
+impl RuntimeMetrics {
+    /// Number of workers (threads in the `spawn` rotation).
+    pub fn num_workers(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Counters of worker `i`.
+    ///
+    /// # Panics
+    ///
+    /// If `i >= num_workers()`.
+    pub fn worker(&self, i: usize) -> &WorkerMetrics {
+        &self.workers[i]
+    }
+
+    /// Runtime-wide I/O counters (drop-flushes).
+    pub fn io(&self) -> &IoMetrics {
+        &self.io
+    }
+}
+
+impl fmt::Debug for RuntimeMetrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuntimeMetrics")
+            .field("workers", &self.workers)
+            .field("io", &self.io)
+            .finish()
+    }
+}
+
+/// Runtime-wide I/O counters, shared by all workers.
+#[derive(Debug, Default)]
+pub struct IoMetrics {
+    drop_flushes_started: AtomicU64,
+    drop_flushes_finished: AtomicU64,
+    drop_flushes_abandoned: AtomicU64,
+}
+
+impl IoMetrics {
+    /// Records that a dropped socket handed unsent bytes (or a graceful close) to
+    /// the runtime.
+    pub fn drop_flush_started(&self) {
+        self.drop_flushes_started.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Records that such a close finished (bytes sent or given up after the linger bound).
+    pub fn drop_flush_finished(&self) {
+        self.drop_flushes_finished.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Records that such a close was abandoned at runtime shutdown.
+    pub fn drop_flush_abandoned(&self) {
+        self.drop_flushes_abandoned.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Drop-flushes still in progress.
+    pub fn drop_flushes_pending(&self) -> u64 {
+        let started = self.drop_flushes_started.load(Ordering::Relaxed);
+        let done = self.drop_flushes_finished.load(Ordering::Relaxed)
+            + self.drop_flushes_abandoned.load(Ordering::Relaxed);
+        started.saturating_sub(done)
+    }
+    /// Drop-flushes abandoned because the runtime shut down first.
+    pub fn drop_flushes_abandoned(&self) -> u64 {
+        self.drop_flushes_abandoned.load(Ordering::Relaxed)
+    }
+}

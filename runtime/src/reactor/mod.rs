@@ -1,0 +1,194 @@
+//! The reactor: one epoll instance per worker, and what it does with an edge.
+//!
+//! This is Kiwi's `Epoll` plus its `Channel`s. A descriptor is registered once,
+//! edge-triggered for both directions, the first time a task polls it (lazily, so
+//! that a socket accepted on one worker and handed to a task on another registers
+//! where it is used). Its slab token, not its fd, is the epoll user data.
+//!
+//! When `epoll_wait` returns, each event is looked up by token; the matching
+//! [`ScheduledIo`] records the edge (a new tick per direction) and wakes the
+//! waiting tasks, and the [`Source`] gets a chance to act (a TCP stream flushes its
+//! output buffer here: muduo's `handleWrite`). The wakers push the tasks onto the
+//! run queue; nothing is polled from inside the reactor.
+//!
+//! Registrations hold a `Weak` to their reactor. If a socket is polled on a thread
+//! whose reactor is not its own, it stays put (and is woken across threads) while
+//! its reactor lives on a worker; it moves, `EPOLL_CTL_DEL` then `EPOLL_CTL_ADD`,
+//! when that reactor is gone or belongs to a `block_on` thread, which will stop
+//! polling it soon. `ADD` reports the current readiness, so no edge is lost.
+
+mod registration;
+mod scheduled_io;
+mod slab;
+
+use std::io;
+use std::os::fd::BorrowedFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use registration::{Io, Registration, Source};
+pub use scheduled_io::{Direction, ReadyEvent, ScheduledIo, WaiterKey};
+
+use crate::metrics::WorkerMetrics;
+use crate::sys::epoll::{Epoll, Event};
+use crate::trace;
+use slab::Slab;
+
+/// The token of the worker's eventfd doorbell; it carries no readiness to record.
+pub(crate) const DOORBELL: u64 = u64::MAX;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// One epoll instance and its registrations.
+pub struct Reactor {
+    pub(crate) id: u64,
+    epoll: Epoll,
+    sources: Mutex<Slab<Arc<dyn Source>>>,
+    /// A `block_on` thread's reactor: sockets polled elsewhere move away from it.
+    pub(crate) is_block_on: bool,
+    pub(crate) metrics: Arc<WorkerMetrics>,
+}
+
+/// Reusable buffers for one reactor turn.
+pub(crate) struct Events {
+    events: Vec<Event>,
+    ready: Vec<(Arc<dyn Source>, u32)>,
+}
+
+impl Events {
+    pub(crate) fn with_capacity(n: usize) -> Events {
+        Events {
+            events: Vec::with_capacity(n),
+            ready: Vec::with_capacity(n),
+        }
+    }
+}
+
+impl Reactor {
+    pub(crate) fn new(
+        is_block_on: bool,
+        doorbell: BorrowedFd<'_>,
+        metrics: Arc<WorkerMetrics>,
+    ) -> io::Result<Reactor> {
+        let epoll = Epoll::new()?;
+        epoll.add(doorbell, DOORBELL)?;
+        Ok(Reactor {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            epoll,
+            sources: Mutex::new(Slab::new()),
+            is_block_on,
+            metrics,
+        })
+    }
+
+    fn sources(&self) -> std::sync::MutexGuard<'_, Slab<Arc<dyn Source>>> {
+        // A panic never happens while the lock is held (only slab operations run
+        // under it), but don't turn a poisoned lock into a second panic.
+        self.sources.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds `source` with `EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET`; returns its token.
+    pub(crate) fn register(&self, source: Arc<dyn Source>) -> io::Result<u64> {
+        let fd = source.scheduled_io().fd;
+        let token = self.sources().insert(source);
+        // SAFETY: the registration's owner keeps `fd` open while it is registered.
+        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+        if let Err(e) = self.epoll.add(borrowed, token) {
+            drop(self.sources().remove(token));
+            return Err(e);
+        }
+        self.metrics.registrations.fetch_add(1, Ordering::Relaxed);
+        Ok(token)
+    }
+
+    /// Removes the registration behind `token` (from any thread).
+    pub(crate) fn deregister(&self, token: u64, fd: BorrowedFd<'_>) -> io::Result<()> {
+        let removed = self.sources().remove(token);
+        if removed.is_some() {
+            self.metrics.registrations.fetch_sub(1, Ordering::Relaxed);
+        }
+        let res = self.epoll.delete(fd);
+        // Drop the slab's reference outside the lock: it may be the last one.
+        drop(removed);
+        res
+    }
+
+    /// Waits for events (at most `timeout`), records them and wakes their tasks.
+    /// Returns the number of events, the doorbell's included.
+    pub(crate) fn turn(
+        &self,
+        timeout: Option<Duration>,
+        buf: &mut Events,
+        worker: usize,
+    ) -> io::Result<usize> {
+        buf.events.clear();
+        let cap = buf.events.capacity();
+        // SAFETY-free trick: resize with zeroed events, then let the kernel fill.
+        buf.events.resize(cap, Event { events: 0, u64: 0 });
+        let n = self.epoll.wait(&mut buf.events, timeout)?;
+        buf.events.truncate(n);
+        if n == 0 {
+            return Ok(0);
+        }
+        {
+            // Look every token up under one lock, then act outside it.
+            let sources = self.sources();
+            for ev in &buf.events {
+                let (token, events) = (ev.u64, ev.events);
+                if token == DOORBELL {
+                    continue;
+                }
+                if let Some(src) = sources.get(token) {
+                    buf.ready.push((src.clone(), events));
+                }
+            }
+        }
+        trace::emit(|| format!("worker {worker}: epoll returned {n} event(s)"));
+        for (src, events) in buf.ready.drain(..) {
+            let io = src.scheduled_io();
+            io.set_readiness(events, |w| {
+                if trace::enabled() {
+                    let who = crate::task::trace_id(w)
+                        .map_or("a foreign waker".to_string(), |t| format!("task {t}"));
+                    trace::emit(|| {
+                        format!(
+                            "worker {worker}: fd {} ready ({events:#x}) woke {who}",
+                            io.fd
+                        )
+                    });
+                }
+            });
+            src.on_ready(events);
+        }
+        self.metrics
+            .epoll_events
+            .fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    /// Removes every registration (the worker is exiting).
+    pub(crate) fn clear(&self) {
+        let all = self.sources().drain();
+        self.metrics
+            .registrations
+            .fetch_sub(all.len() as u64, Ordering::Relaxed);
+        for src in &all {
+            // The epoll fd closes right after; only forget the location.
+            *src.scheduled_io()
+                .location
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = None;
+            src.scheduled_io().reactor_id.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+impl std::fmt::Debug for Reactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reactor")
+            .field("id", &self.id)
+            .field("block_on", &self.is_block_on)
+            .finish()
+    }
+}

@@ -1,0 +1,220 @@
+//! `Registration`: the readiness adapter every kiwi socket is built on.
+//!
+//! It owns an `Arc` of a [`Source`] (at least a [`ScheduledIo`], plus whatever the
+//! socket type wants the reactor to hold, such as a TCP stream's output buffer),
+//! registers it lazily with the polling thread's reactor, and offers the one
+//! operation path of kiwi: [`Registration::poll_io`] — wait for readiness, try the
+//! syscall, and on `WouldBlock` clear readiness and wait again.
+
+use std::io;
+use std::os::fd::BorrowedFd;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use super::scheduled_io::{Direction, Location, ReadyEvent, ScheduledIo, WaiterKey};
+use crate::{context, coop};
+
+/// What the reactor holds for a registered descriptor.
+pub trait Source: Send + Sync + 'static {
+    /// The readiness and wakers of the descriptor.
+    fn scheduled_io(&self) -> &ScheduledIo;
+
+    /// Called on the reactor's thread after an edge was recorded and its wakers
+    /// woken. A TCP stream flushes its output buffer here. The default does nothing.
+    fn on_ready(&self, events: u32) {
+        let _ = events;
+    }
+}
+
+impl Source for ScheduledIo {
+    fn scheduled_io(&self) -> &ScheduledIo {
+        self
+    }
+}
+
+/// The outcome of one attempt in [`Registration::poll_io`].
+#[derive(Debug)]
+pub enum Io<R> {
+    /// Success; readiness stays as it is.
+    Done(R),
+    /// Success, and the attempt proved the kernel buffer empty (a short stream
+    /// read or write): clear readiness now instead of paying for an `EAGAIN`.
+    /// Never for `peek`, datagrams, EOF, hang-ups or errors.
+    Drained(R),
+}
+
+/// A descriptor's registration with the reactors of kiwi.
+///
+/// Not registered until first polled. Call [`Registration::deregister`] before the
+/// descriptor is closed (the owner's `Drop` does it).
+#[derive(Debug)]
+pub struct Registration<S: Source = ScheduledIo> {
+    source: Arc<S>,
+}
+
+impl<S: Source> Registration<S> {
+    /// Wraps `source`; nothing is registered yet.
+    pub fn new(source: S) -> Registration<S> {
+        Registration {
+            source: Arc::new(source),
+        }
+    }
+
+    /// The shared source (the reactor holds another reference while registered).
+    pub fn source(&self) -> &Arc<S> {
+        &self.source
+    }
+
+    fn io(&self) -> &ScheduledIo {
+        self.source.scheduled_io()
+    }
+
+    /// Registers with the current thread's reactor, or moves there when the old
+    /// reactor is gone or belongs to a `block_on` thread (see the module docs of
+    /// `reactor`).
+    ///
+    /// # Panics
+    ///
+    /// If the descriptor is not registered anywhere alive and this thread runs no
+    /// kiwi reactor.
+    fn ensure_registered(&self) -> io::Result<()> {
+        let io = self.io();
+        context::with_reactor(|current| {
+            let current_id = current.map_or(0, |r| r.id);
+            if current_id != 0 && io.reactor_id.load(Ordering::Relaxed) == current_id {
+                return Ok(()); // the common case: registered right here
+            }
+            let mut loc = io.location.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(old) = loc.as_ref() {
+                if let Some(reactor) = old.reactor.upgrade() {
+                    let stays =
+                        reactor.id == current_id || current.is_none() || !reactor.is_block_on;
+                    if stays {
+                        return Ok(());
+                    }
+                    // SAFETY: the owner keeps the fd open while registered.
+                    let fd = unsafe { BorrowedFd::borrow_raw(io.fd) };
+                    let _ = reactor.deregister(old.token, fd);
+                }
+                *loc = None;
+                io.reactor_id.store(0, Ordering::Relaxed);
+            }
+            let Some(current) = current else {
+                panic!(
+                    "kiwi: an I/O object was polled outside a kiwi runtime; \
+                     poll it inside kiwi::block_on, Runtime::block_on or a spawned task"
+                )
+            };
+            let token = current.register(self.source.clone())?;
+            *loc = Some(Location {
+                reactor: Arc::downgrade(current),
+                token,
+            });
+            io.reactor_id.store(current.id, Ordering::Relaxed);
+            Ok(())
+        })
+    }
+
+    /// Waits until `dir` is ready, for a `&mut` operation (one waker slot).
+    pub fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<ReadyEvent>> {
+        self.ensure_registered()?;
+        self.io().poll_ready(cx, dir).map(Ok)
+    }
+
+    /// Waits until `dir` is ready, for a `&self` operation that several tasks may
+    /// await at once; see [`ScheduledIo::poll_shared`].
+    pub fn poll_shared(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        key: &mut WaiterKey,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        self.ensure_registered()?;
+        self.io().poll_shared(cx, dir, key).map(Ok)
+    }
+
+    /// Forgets readiness seen in `ev` (after `WouldBlock`), unless newer.
+    pub fn clear_readiness(&self, ev: ReadyEvent) {
+        self.io().clear_readiness(ev);
+    }
+
+    /// The single operation path: spend cooperative budget, wait for readiness,
+    /// run `op`; on `WouldBlock`, clear readiness and wait again.
+    pub fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        op: impl FnMut() -> io::Result<Io<R>>,
+    ) -> Poll<io::Result<R>> {
+        self.drive(cx, dir, None, op)
+    }
+
+    /// [`Registration::poll_io`] for `&self` operations (waiter list; see
+    /// [`Registration::poll_shared`]). Removes the waiter when it completes.
+    pub fn poll_io_shared<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        key: &mut WaiterKey,
+        op: impl FnMut() -> io::Result<Io<R>>,
+    ) -> Poll<io::Result<R>> {
+        let res = self.drive(cx, dir, Some(&mut *key), op);
+        if res.is_ready() {
+            self.io().remove_waiter(dir, key);
+        }
+        res
+    }
+
+    fn drive<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut key: Option<&mut WaiterKey>,
+        mut op: impl FnMut() -> io::Result<Io<R>>,
+    ) -> Poll<io::Result<R>> {
+        ready!(coop::poll_proceed(cx));
+        loop {
+            let ev = match key.as_deref_mut() {
+                Some(k) => ready!(self.poll_shared(cx, dir, k))?,
+                None => ready!(self.poll_ready(cx, dir))?,
+            };
+            match op() {
+                Ok(Io::Done(r)) => {
+                    coop::spend();
+                    return Poll::Ready(Ok(r));
+                }
+                Ok(Io::Drained(r)) => {
+                    self.clear_readiness(ev);
+                    coop::spend();
+                    return Poll::Ready(Ok(r));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(ev),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    coop::spend();
+                    return Poll::Ready(Err(e));
+                }
+            }
+        }
+    }
+
+    /// Removes the descriptor from its reactor. Idempotent; call it before the
+    /// descriptor is closed.
+    pub fn deregister(&self) -> io::Result<()> {
+        let io = self.io();
+        let old = io.location.lock().unwrap_or_else(|e| e.into_inner()).take();
+        io.reactor_id.store(0, Ordering::Relaxed);
+        let Some(old) = old else { return Ok(()) };
+        let Some(reactor) = old.reactor.upgrade() else {
+            return Ok(());
+        };
+        // SAFETY: the owner calls this before closing the fd.
+        let fd = unsafe { BorrowedFd::borrow_raw(io.fd) };
+        match reactor.deregister(old.token, fd) {
+            // Already gone from epoll (e.g. the fd was dup'ed and closed): fine.
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The free functions: `block_on`, `spawn`, `spawn_local`, `spawn_blocking`,
+//! `yield_now`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::context;
+use crate::runtime::{self, Handle};
+use crate::task::{new_task, JoinHandle};
+
+/// Runs `future` to completion on the calling thread, in a one-worker runtime
+/// whose worker is this thread: `spawn` and `spawn_local` both put tasks here.
+/// When the future completes, the tasks still on this thread are dropped (here),
+/// and blocking-pool threads get up to 1 s before they are detached.
+///
+/// # Panics
+///
+/// On a thread that already runs a kiwi worker or `block_on`, or if the thread
+/// cannot get an eventfd or epoll instance.
+///
+/// # Examples
+///
+/// ```
+/// let out = kiwi_runtime::block_on(async {
+///     let h = kiwi_runtime::spawn(async { "hello" });
+///     h.await.unwrap()
+/// });
+/// assert_eq!(out, "hello");
+/// ```
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let (handle, shared) =
+        runtime::current_thread().expect("kiwi::block_on could not create its eventfd");
+    let out = handle.block_on_here(future, Some(shared));
+    handle.inner.closed.store(true, Ordering::Release);
+    handle
+        .inner
+        .blocking
+        .shutdown(Instant::now() + Duration::from_secs(1));
+    out
+}
+
+/// Spawns a `Send` task onto the current runtime (round-robin over its workers).
+///
+/// # Panics
+///
+/// Outside a kiwi runtime.
+///
+/// # Examples
+///
+/// ```
+/// kiwi_runtime::block_on(async {
+///     let h = kiwi_runtime::spawn(async { 1 + 2 });
+///     assert_eq!(h.await.unwrap(), 3);
+/// });
+/// ```
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match context::handle() {
+        Some(h) => h.spawn(future),
+        None => panic!(
+            "kiwi::spawn called outside a kiwi runtime; call it inside kiwi::block_on, \
+             Runtime::block_on, a spawned task, or after Runtime::enter"
+        ),
+    }
+}
+
+/// Spawns a task that stays on the current worker thread; it may be `!Send`.
+/// Its future is polled and dropped only on this thread.
+///
+/// # Panics
+///
+/// On a thread that runs no kiwi worker or `block_on`.
+///
+/// # Examples
+///
+/// ```
+/// use std::rc::Rc;
+/// kiwi_runtime::block_on(async {
+///     let shared = Rc::new(5);
+///     let h = kiwi_runtime::spawn_local({ let s = shared.clone(); async move { *s * 2 } });
+///     assert_eq!(h.await.unwrap(), 10);
+/// });
+/// ```
+pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    context::with_worker(|w| {
+        let Some(w) = w else {
+            panic!(
+                "kiwi::spawn_local called on a thread that runs no kiwi worker; call it \
+                 inside kiwi::block_on, Runtime::block_on or a spawned task"
+            )
+        };
+        // SAFETY: the task is owned by this thread's worker and queued here.
+        let (notified, join) = unsafe { new_task(future, w.shared.clone()) };
+        w.push_local(notified);
+        join
+    })
+}
+
+/// Runs `f` on the current runtime's blocking pool.
+///
+/// # Panics
+///
+/// Outside a kiwi runtime.
+///
+/// # Examples
+///
+/// ```
+/// kiwi_runtime::block_on(async {
+///     let h = kiwi_runtime::spawn_blocking(|| std::fs::metadata("/").is_ok());
+///     assert!(h.await.unwrap());
+/// });
+/// ```
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    match context::handle() {
+        Some(h) => h.spawn_blocking(f),
+        None => panic!("kiwi::spawn_blocking called outside a kiwi runtime"),
+    }
+}
+
+/// Lets the other tasks of this worker run, then resumes.
+///
+/// # Examples
+///
+/// ```
+/// kiwi_runtime::block_on(async {
+///     let h = kiwi_runtime::spawn(async { 1 });
+///     while !h.is_finished() {
+///         kiwi_runtime::yield_now().await;
+///     }
+/// });
+/// ```
+///
+/// # Cancel safety
+///
+/// Nothing to lose.
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future of [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless you .await or poll them"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        // Back of the run queue: everything already queued runs first.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_handle_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<Handle>();
+}

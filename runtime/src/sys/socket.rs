@@ -1,0 +1,1 @@
+//! Sockets: filled in with kiwi-net.

@@ -1,0 +1,247 @@
+//! Loom models of the task state machine: wakes, aborts and `JoinHandle` drops
+//! racing with the owner's polls. Run with
+//! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p kiwi-runtime --lib --release loom`.
+//!
+//! Each model checks, over every interleaving loom explores: the future is
+//! dropped exactly once and on the owner thread; the output is dropped exactly
+//! once; the task is freed exactly once (its scheduler value is dropped with it).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker};
+
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::{Arc, Mutex};
+use loom::thread;
+
+use super::raw::Header;
+use super::{new_task, JoinHandle, Notified, Schedule, Task};
+
+/// Counts what happened to one task.
+#[derive(Default)]
+struct Log {
+    future_drops: AtomicUsize,
+    future_drops_off_owner: AtomicUsize,
+    output_drops: AtomicUsize,
+    freed: AtomicUsize,
+}
+
+/// The owner: a run queue and a one-slot registry, both behind loom mutexes.
+struct Owner {
+    queue: Mutex<Vec<Notified>>,
+    registry: Mutex<Option<Task>>,
+    owner_thread: Mutex<Option<thread::ThreadId>>,
+}
+
+struct Sched {
+    owner: Arc<Owner>,
+    log: Arc<Log>,
+}
+
+impl Schedule for Sched {
+    fn schedule(&self, task: Notified) {
+        self.owner.queue.lock().unwrap().push(task);
+    }
+    fn bind(&self, task: NonNull<Header>) {
+        // SAFETY: the caller holds a reference.
+        unsafe { task.as_ref() }.state.ref_inc();
+        // SAFETY: the reference just taken.
+        *self.owner.registry.lock().unwrap() = Some(unsafe { Task::from_raw(task) });
+    }
+    fn release(&self, _: NonNull<Header>) -> bool {
+        match self.owner.registry.lock().unwrap().take() {
+            Some(t) => {
+                t.into_raw();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Drop for Sched {
+    fn drop(&mut self) {
+        self.log.freed.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+struct Output(Arc<Log>);
+impl Drop for Output {
+    fn drop(&mut self) {
+        self.0.output_drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Pending on the first poll (handing its waker out), ready on the second.
+struct TwoPolls {
+    polls: usize,
+    waker_out: Arc<Mutex<Option<Waker>>>,
+    log: Arc<Log>,
+    owner: Arc<Owner>,
+}
+
+impl Future for TwoPolls {
+    type Output = Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Output> {
+        self.polls += 1;
+        if self.polls == 1 {
+            *self.waker_out.lock().unwrap() = Some(cx.waker().clone());
+            Poll::Pending
+        } else {
+            Poll::Ready(Output(self.log.clone()))
+        }
+    }
+}
+
+impl Drop for TwoPolls {
+    fn drop(&mut self) {
+        self.log.future_drops.fetch_add(1, Ordering::SeqCst);
+        if *self.owner.owner_thread.lock().unwrap() != Some(thread::current().id()) {
+            self.log
+                .future_drops_off_owner
+                .fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+fn setup() -> (
+    Arc<Owner>,
+    Arc<Log>,
+    Arc<Mutex<Option<Waker>>>,
+    JoinHandle<Output>,
+) {
+    let owner = Arc::new(Owner {
+        queue: Mutex::new(Vec::new()),
+        registry: Mutex::new(None),
+        owner_thread: Mutex::new(Some(thread::current().id())),
+    });
+    let log = Arc::new(Log::default());
+    let waker_out = Arc::new(Mutex::new(None));
+    let fut = TwoPolls {
+        polls: 0,
+        waker_out: waker_out.clone(),
+        log: log.clone(),
+        owner: owner.clone(),
+    };
+    // SAFETY: everything runs under loom's model; the owner is this thread.
+    let (notified, join) = unsafe {
+        new_task(
+            fut,
+            Sched {
+                owner: owner.clone(),
+                log: log.clone(),
+            },
+        )
+    };
+    owner.queue.lock().unwrap().push(notified);
+    (owner, log, waker_out, join)
+}
+
+/// The owner's loop: run queued entries until none is left.
+fn run_owner(owner: &Owner) {
+    loop {
+        let next = owner.queue.lock().unwrap().pop();
+        match next {
+            Some(t) => t.run(),
+            None => break,
+        }
+    }
+}
+
+fn noop_poll<T>(join: &mut JoinHandle<T>) -> Poll<Result<T, super::JoinError>> {
+    let mut cx = Context::from_waker(Waker::noop());
+    Pin::new(join).poll(&mut cx)
+}
+
+#[test]
+fn loom_wake_from_another_thread_races_the_poll() {
+    loom::model(|| {
+        let (owner, log, waker_out, mut join) = setup();
+        run_owner(&owner); // first poll: Pending, waker handed out
+        let w = waker_out
+            .lock()
+            .unwrap()
+            .take()
+            .expect("first poll stored a waker");
+        let waker_thread = thread::spawn(move || w.wake());
+        // The owner keeps running whatever is queued while the wake happens.
+        run_owner(&owner);
+        waker_thread.join().unwrap();
+        run_owner(&owner);
+        match noop_poll(&mut join) {
+            Poll::Ready(Ok(out)) => drop(out),
+            other => panic!("task did not complete: {:?}", other.map(|r| r.map(|_| ()))),
+        }
+        drop(join);
+        assert_eq!(log.future_drops.load(Ordering::SeqCst), 1);
+        assert_eq!(log.future_drops_off_owner.load(Ordering::SeqCst), 0);
+        assert_eq!(log.output_drops.load(Ordering::SeqCst), 1);
+        assert_eq!(log.freed.load(Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn loom_abort_from_another_thread_drops_future_on_owner() {
+    loom::model(|| {
+        let (owner, log, waker_out, mut join) = setup();
+        let abort = join.abort_handle();
+        let aborter = thread::spawn(move || abort.abort());
+        run_owner(&owner);
+        aborter.join().unwrap();
+        run_owner(&owner);
+        // Either the abort came first (cancelled) or the first poll did, after
+        // which the abort queued the task for its owner to cancel.
+        match noop_poll(&mut join) {
+            Poll::Ready(Err(e)) => assert!(e.is_cancelled()),
+            other => panic!(
+                "expected cancellation, got {:?}",
+                other.map(|r| r.map(|_| ()))
+            ),
+        }
+        drop(waker_out.lock().unwrap().take());
+        drop(join);
+        assert_eq!(log.future_drops.load(Ordering::SeqCst), 1);
+        assert_eq!(log.future_drops_off_owner.load(Ordering::SeqCst), 0);
+        assert_eq!(log.output_drops.load(Ordering::SeqCst), 0);
+        assert_eq!(log.freed.load(Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn loom_join_handle_dropped_while_task_completes() {
+    loom::model(|| {
+        let (owner, log, waker_out, join) = setup();
+        run_owner(&owner);
+        let w = waker_out.lock().unwrap().take().unwrap();
+        w.wake();
+        let dropper = thread::spawn(move || drop(join));
+        run_owner(&owner);
+        dropper.join().unwrap();
+        assert_eq!(log.future_drops.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            log.output_drops.load(Ordering::SeqCst),
+            1,
+            "output dropped exactly once"
+        );
+        assert_eq!(log.freed.load(Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn loom_last_waker_dropped_on_another_thread() {
+    loom::model(|| {
+        let (owner, log, waker_out, mut join) = setup();
+        run_owner(&owner);
+        let w = waker_out.lock().unwrap().take().unwrap();
+        let w2 = w.clone();
+        let t = thread::spawn(move || drop(w2));
+        w.wake();
+        run_owner(&owner);
+        t.join().unwrap();
+        assert!(matches!(noop_poll(&mut join), Poll::Ready(Ok(_))));
+        drop(join);
+        assert_eq!(log.future_drops_off_owner.load(Ordering::SeqCst), 0);
+        assert_eq!(log.freed.load(Ordering::SeqCst), 1);
+    });
+}

@@ -1,0 +1,322 @@
+//! The task allocation and the functions that act on it.
+//!
+//! One task is one heap block, `Cell<F, S>`:
+//!
+//! ```text
+//! +---------------------------- Header (type-erased) ----------------------------+
+//! | state: AtomicUsize | vtable: &'static Vtable | join_waker | registry slot    |
+//! +-------------------------------------------------------------------------------+
+//! | scheduler: S   (the owning worker, or the blocking pool)                      |
+//! | stage: Running(F) | Finished(Result<F::Output, JoinError>) | Consumed         |
+//! +-------------------------------------------------------------------------------+
+//! ```
+//!
+//! Everything outside this file sees only `NonNull<Header>`: the `Vtable`, filled
+//! in per `(F, S)` by monomorphisation, is how type-erased code reaches the typed
+//! parts. `#[repr(C)]` puts the header first, so a `*mut Cell` and a `*mut Header`
+//! are the same address.
+
+use std::future::Future;
+use std::mem;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker};
+
+use super::error::JoinError;
+use super::state::{Idle, Run, Snapshot, State, JOIN_INTEREST, JOIN_WAKER};
+use super::{waker, Notified, Schedule, Task};
+use crate::loom::UnsafeCell;
+
+/// The type-erased part of every task.
+#[repr(C)]
+pub(crate) struct Header {
+    pub(crate) state: State,
+    pub(crate) vtable: &'static Vtable,
+    /// The `JoinHandle`'s waker; who may touch it is decided by `JOIN_WAKER`
+    /// (see `state.rs`).
+    pub(crate) join_waker: UnsafeCell<Option<Waker>>,
+    /// Index in the owner's registry, or `UNBOUND`. Touched only on the owner's
+    /// thread.
+    pub(crate) slot: UnsafeCell<u32>,
+}
+
+/// `Header::slot` of a task its owner has not polled yet.
+pub(crate) const UNBOUND: u32 = u32::MAX;
+
+/// Per-`(F, S)` functions, reached from a type-erased `NonNull<Header>`.
+pub(crate) struct Vtable {
+    /// Runs (polls or cancels) the task; consumes the queue entry's reference.
+    pub(crate) run: unsafe fn(NonNull<Header>),
+    /// Drops the future of a task that will never be polled again (shutdown);
+    /// consumes one reference.
+    pub(crate) shutdown: unsafe fn(NonNull<Header>),
+    /// Hands a queue entry (and its reference) to the task's scheduler.
+    pub(crate) schedule: unsafe fn(NonNull<Header>),
+    /// Moves the output into `*mut Option<Result<T, JoinError>>`.
+    pub(crate) read_output: unsafe fn(NonNull<Header>, *mut ()),
+    /// Drops whatever the stage holds.
+    pub(crate) drop_stage: unsafe fn(NonNull<Header>),
+    /// Frees the allocation.
+    pub(crate) dealloc: unsafe fn(NonNull<Header>),
+}
+
+#[repr(C)]
+struct Cell<F: Future, S> {
+    header: Header,
+    scheduler: S,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+/// Allocates a task with `refs` references (the caller distributes them) and
+/// returns its header.
+pub(crate) fn allocate<F, S>(future: F, scheduler: S, refs: usize) -> NonNull<Header>
+where
+    F: Future + 'static,
+    S: Schedule,
+{
+    let cell = Box::new(Cell {
+        header: Header {
+            state: State::new(refs),
+            vtable: vtable::<F, S>(),
+            join_waker: UnsafeCell::new(None),
+            slot: UnsafeCell::new(UNBOUND),
+        },
+        scheduler,
+        stage: UnsafeCell::new(Stage::Running(future)),
+    });
+    NonNull::from(Box::leak(cell)).cast()
+}
+
+fn vtable<F: Future + 'static, S: Schedule>() -> &'static Vtable {
+    // A `const` item inside a generic fn is promoted to a `'static` per (F, S).
+    struct V<F, S>(F, S);
+    impl<F: Future + 'static, S: Schedule> V<F, S> {
+        const VTABLE: Vtable = Vtable {
+            run: run::<F, S>,
+            shutdown: shutdown::<F, S>,
+            schedule: schedule::<F, S>,
+            read_output: read_output::<F, S>,
+            drop_stage: drop_stage::<F, S>,
+            dealloc: dealloc::<F, S>,
+        };
+    }
+    &V::<F, S>::VTABLE
+}
+
+/// # Safety
+/// `ptr` must point to a live `Cell<F, S>`.
+unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
+    // SAFETY: the caller guarantees the cell is alive and of this type; the header
+    // is its first field (`repr(C)`).
+    unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
+}
+
+/// # Safety
+/// Owner thread only; `ptr` is a live `Cell<F, S>` whose queue reference the caller
+/// passes in.
+unsafe fn run<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: forwarded from the caller.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    match cell.header.state.transition_to_running() {
+        Run::Skip => {
+            // SAFETY: we own the queue entry's reference.
+            unsafe { drop(Task::from_raw(ptr)) };
+            return;
+        }
+        Run::Cancel => {
+            // SAFETY: RUNNING is ours; owner thread.
+            unsafe { cancel_and_complete(cell, ptr) };
+            return;
+        }
+        Run::Poll => {}
+    }
+    // First poll on the owner: enter its registry, so shutdown can find the task
+    // even when nothing else references it.
+    // SAFETY: the slot is touched only on the owner's thread, which this is.
+    if cell.header.slot.with(|s| unsafe { *s }) == UNBOUND {
+        cell.scheduler.bind(ptr);
+    }
+
+    // The waker passed to `poll` borrows the queue entry's reference.
+    // SAFETY: the task stays alive during the poll (we hold a reference).
+    let waker = unsafe { waker::borrowed(ptr) };
+    let mut cx = Context::from_waker(&waker);
+    let polled = catch_unwind(AssertUnwindSafe(|| {
+        cell.stage.with_mut(|stage| {
+            // SAFETY: RUNNING gives this thread exclusive access to the stage, and
+            // the future never moves: it lives inside the heap cell.
+            let Stage::Running(fut) = (unsafe { &mut *stage }) else {
+                unreachable!("a task was polled after completing")
+            };
+            // SAFETY: see above; the cell is pinned on the heap until dealloc.
+            unsafe { std::pin::Pin::new_unchecked(fut) }.poll(&mut cx)
+        })
+    }));
+    let result = match polled {
+        Ok(Poll::Pending) => {
+            match cell.header.state.transition_to_idle() {
+                Idle::Done => {}
+                // SAFETY: the queue reference moves into the new entry.
+                Idle::Requeue => cell.scheduler.schedule(unsafe { Notified::from_raw(ptr) }),
+                // SAFETY: RUNNING is still ours.
+                Idle::Cancel => unsafe { cancel_and_complete(cell, ptr) },
+            }
+            return;
+        }
+        Ok(Poll::Ready(out)) => {
+            // Drop the future before publishing the output; a panic in its
+            // destructor replaces the output.
+            // SAFETY: RUNNING is ours.
+            match unsafe { take_future(cell) } {
+                Ok(()) => Ok(out),
+                Err(p) => {
+                    let _ = catch_unwind(AssertUnwindSafe(|| drop(out)));
+                    Err(JoinError::panic(p))
+                }
+            }
+        }
+        Err(payload) => {
+            // SAFETY: RUNNING is ours. A second panic (in drop) is dropped silently:
+            // the first one is the one reported.
+            let _ = unsafe { take_future(cell) };
+            Err(JoinError::panic(payload))
+        }
+    };
+    // SAFETY: RUNNING is ours; the future is gone.
+    unsafe { complete(cell, ptr, result, 1) };
+}
+
+/// Drops the future, catching a panic from its destructor.
+///
+/// # Safety
+/// The caller holds `RUNNING` (exclusive access to the stage).
+unsafe fn take_future<F: Future, S>(
+    cell: &Cell<F, S>,
+) -> Result<(), Box<dyn std::any::Any + Send>> {
+    // SAFETY: exclusive access, from the caller. The future is moved out first, so
+    // a panic in its destructor leaves the stage `Consumed`, never half-dropped.
+    let old = cell
+        .stage
+        .with_mut(|s| unsafe { mem::replace(&mut *s, Stage::Consumed) });
+    catch_unwind(AssertUnwindSafe(move || drop(old)))
+}
+
+/// # Safety
+/// Owner thread; the caller holds `RUNNING` and the queue entry's reference.
+unsafe fn cancel_and_complete<F: Future + 'static, S: Schedule>(
+    cell: &Cell<F, S>,
+    ptr: NonNull<Header>,
+) {
+    // SAFETY: forwarded.
+    let result = match unsafe { take_future(cell) } {
+        Ok(()) => Err(JoinError::cancelled()),
+        Err(p) => Err(JoinError::panic(p)),
+    };
+    // SAFETY: forwarded.
+    unsafe { complete(cell, ptr, result, 1) };
+}
+
+/// Publishes the result, hands it to the `JoinHandle` or drops it, leaves the
+/// registry, and drops `held` references (the caller's).
+///
+/// # Safety
+/// Owner thread; the caller holds `RUNNING` and `held` references; the future is gone.
+unsafe fn complete<F: Future + 'static, S: Schedule>(
+    cell: &Cell<F, S>,
+    ptr: NonNull<Header>,
+    result: Result<F::Output, JoinError>,
+    held: usize,
+) {
+    // SAFETY: RUNNING gives exclusive access to the stage.
+    cell.stage
+        .with_mut(|s| unsafe { *s = Stage::Finished(result) });
+    let prev: Snapshot = cell.header.state.transition_to_complete();
+    if !prev.is(JOIN_INTEREST) {
+        // Nobody will read it: drop it here, on the owner.
+        // SAFETY: without JOIN_INTEREST the output is ours alone.
+        let old = cell
+            .stage
+            .with_mut(|s| unsafe { mem::replace(&mut *s, Stage::Consumed) });
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(old)));
+    } else if prev.is(JOIN_WAKER) {
+        // SAFETY: JOIN_WAKER and COMPLETE both set: the cell is ours (state.rs).
+        let w = cell.header.join_waker.with_mut(|w| unsafe { (*w).take() });
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+    let from_registry = cell.scheduler.release(ptr);
+    if cell.header.state.ref_dec(held + from_registry as usize) {
+        // SAFETY: that was the last reference.
+        unsafe { dealloc::<F, S>(ptr) };
+    }
+}
+
+/// # Safety
+/// Owner thread, runtime shutdown; the caller passes one reference.
+unsafe fn shutdown<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: forwarded from the caller.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    if cell.header.state.claim_for_shutdown() {
+        // SAFETY: we now hold RUNNING.
+        unsafe { cancel_and_complete(cell, ptr) };
+    } else {
+        // SAFETY: we own one reference.
+        unsafe { drop(Task::from_raw(ptr)) };
+    }
+}
+
+/// # Safety
+/// The caller passes one reference, which becomes the queue entry.
+unsafe fn schedule<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: forwarded from the caller.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    // SAFETY: forwarded from the caller.
+    cell.scheduler.schedule(unsafe { Notified::from_raw(ptr) });
+}
+
+/// # Safety
+/// `COMPLETE` is set and the caller is the `JoinHandle` (which owns the output);
+/// `dst` points to an `Option<Result<F::Output, JoinError>>`.
+unsafe fn read_output<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>, dst: *mut ()) {
+    // SAFETY: forwarded from the caller.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    // SAFETY: the JoinHandle owns the stage once COMPLETE is set with JOIN_INTEREST.
+    let stage = cell
+        .stage
+        .with_mut(|s| unsafe { mem::replace(&mut *s, Stage::Consumed) });
+    let Stage::Finished(out) = stage else {
+        panic!("JoinHandle polled after it returned its output")
+    };
+    // SAFETY: the caller passes a pointer of exactly this type.
+    unsafe { *dst.cast::<Option<Result<F::Output, JoinError>>>() = Some(out) };
+}
+
+/// # Safety
+/// The caller has exclusive access to the stage (the `JoinHandle` after
+/// completion, or the last reference).
+unsafe fn drop_stage<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: forwarded from the caller.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    // SAFETY: exclusive access, from the caller.
+    let old = cell
+        .stage
+        .with_mut(|s| unsafe { mem::replace(&mut *s, Stage::Consumed) });
+    drop(old);
+}
+
+/// # Safety
+/// The reference count has reached zero.
+unsafe fn dealloc<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the count is zero: no other reference exists, so we may rebuild the
+    // Box that `allocate` leaked. Dropping it drops the stage (by now `Consumed`,
+    // or the output of a task whose handle never read it), the join waker and the
+    // scheduler handle.
+    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
+}
