@@ -1,0 +1,45 @@
+//! One test per bug found, named after the bug.
+
+mod rt_util;
+
+use rt_util::with_deadline;
+
+/// Bug: a stop request's notification could be consumed by a drain that found
+/// the remote queue empty; the worker then parked without checking `stop`, and
+/// dropping the runtime hung in `join`. Found under load (parallel doctests).
+#[test]
+fn stop_request_lost_after_its_notification_was_consumed() {
+    with_deadline(120, || {
+        let load: Vec<_> = (0..2)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    let t0 = std::time::Instant::now();
+                    while t0.elapsed() < std::time::Duration::from_secs(2) {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        for _ in 0..300 {
+            let rt = kiwi::Runtime::new().unwrap();
+            let h = rt.spawn(async { 7 });
+            assert_eq!(rt.block_on(h).unwrap(), 7);
+            drop(rt);
+        }
+        for l in load {
+            l.join().unwrap();
+        }
+    });
+}
+
+/// Bug: a worker thread (no root future) started with its "root woken" flag
+/// set, so it spun forever without parking or reading its remote queue.
+#[test]
+fn worker_without_root_future_spun_instead_of_running_remote_tasks() {
+    with_deadline(10, || {
+        let rt = kiwi::Builder::new().workers(2).build().unwrap();
+        for _ in 0..10 {
+            assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
+        }
+    });
+}
