@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::context;
-use crate::runtime::Handle;
+use crate::handle::Handle;
 use crate::task::raw::Header;
 use crate::task::{new_task, JoinHandle, Notified, Schedule};
 

@@ -8,8 +8,8 @@
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
+use crate::handle::Handle;
 use crate::reactor::Reactor;
-use crate::runtime::Handle;
 use crate::worker::Worker;
 
 thread_local! {

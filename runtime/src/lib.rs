@@ -62,8 +62,10 @@
 #![deny(missing_docs)]
 
 mod blocking;
+mod builder;
 mod context;
 pub mod coop;
+mod handle;
 pub mod io;
 mod join_set;
 mod loom;
@@ -78,9 +80,11 @@ mod task;
 pub mod trace;
 mod worker;
 
+pub use builder::Builder;
+pub use handle::Handle;
 pub use join_set::JoinSet;
 pub use metrics::RuntimeMetrics;
-pub use runtime::{Builder, EnterGuard, Handle, Runtime};
+pub use runtime::{EnterGuard, Runtime};
 pub use spawn::{block_on, spawn, spawn_blocking, spawn_local, yield_now, YieldNow};
 pub use task::{AbortHandle, JoinError, JoinHandle};
 

@@ -8,7 +8,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::context;
-use crate::runtime::{self, Handle};
+use crate::handle::Handle;
+use crate::runtime;
 use crate::task::{new_task, JoinHandle};
 
 /// Runs `future` to completion on the calling thread, in a one-worker runtime

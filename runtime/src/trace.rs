@@ -40,6 +40,18 @@ fn write_line(line: &str) {
     };
 }
 
+/// Turns trace mode on or off for the whole process (the sink stays as set).
+///
+/// # Examples
+///
+/// ```
+/// kiwi_runtime::trace::set_enabled(false);
+/// assert!(!kiwi_runtime::trace::enabled());
+/// ```
+pub fn set_enabled(on: bool) {
+    ON.store(on, Ordering::Relaxed);
+}
+
 /// Turns trace mode on, writing to `sink` (stderr if `None`). Process-wide.
 pub(crate) fn enable(sink: Option<Box<dyn Write + Send>>) {
     if let Some(s) = sink {

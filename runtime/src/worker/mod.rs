@@ -33,9 +33,9 @@ use std::time::Instant;
 
 use kiwi_time::driver::Driver;
 
+use crate::handle::Handle;
 use crate::metrics::bump;
 use crate::reactor::{Events, Reactor};
-use crate::runtime::Handle;
 use crate::task::Notified;
 use crate::{context, coop, trace};
 use registry::Registry;

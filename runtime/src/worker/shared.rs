@@ -128,6 +128,7 @@ impl Schedule for Arc<WorkerShared> {
             // SAFETY: owner thread: the slot is ours to write.
             header.slot.with_mut(|s| unsafe { *s = slot });
             bump(&self.metrics.spawned, 1);
+            trace::emit(|| format!("worker {}: task {slot} spawned (first poll)", self.index));
         });
     }
 
@@ -141,6 +142,7 @@ impl Schedule for Arc<WorkerShared> {
         if slot == UNBOUND {
             return false;
         }
+        trace::emit(|| format!("worker {}: task {slot} completed", self.index));
         context::with_worker(|w| {
             let Some(w) = w else { return false };
             match w.registry.borrow_mut().remove(slot) {
