@@ -8,7 +8,6 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::context;
-use crate::handle::Handle;
 use crate::runtime;
 use crate::task::{new_task, JoinHandle};
 
@@ -44,6 +43,15 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 /// Spawns a `Send` task onto the current runtime (round-robin over its workers).
+///
+/// A future that is not `Send` is refused at compile time; use [`spawn_local`]:
+///
+/// ```compile_fail
+/// kiwi_runtime::block_on(async {
+///     let rc = std::rc::Rc::new(1);
+///     kiwi_runtime::spawn(async move { *rc });
+/// });
+/// ```
 ///
 /// # Panics
 ///
@@ -170,10 +178,4 @@ impl Future for YieldNow {
         cx.waker().wake_by_ref();
         Poll::Pending
     }
-}
-
-#[allow(dead_code)]
-fn _assert_handle_send_sync() {
-    fn is<T: Send + Sync>() {}
-    is::<Handle>();
 }
