@@ -33,7 +33,12 @@ pub(crate) fn with_reactor<R>(f: impl FnOnce(Option<&Arc<Reactor>>) -> R) -> R {
 /// The runtime handle of this thread (a worker's, a `block_on`'s, or one entered
 /// with `Runtime::enter`).
 pub(crate) fn handle() -> Option<Handle> {
-    HANDLE.with(|h| h.borrow().clone())
+    with_handle(|h| h.cloned())
+}
+
+/// Calls `f` with this thread's runtime handle, without cloning it.
+pub(crate) fn with_handle<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
+    HANDLE.with(|h| f(h.borrow().as_ref()))
 }
 
 /// Installs a worker (and its handle) on this thread until dropped.

@@ -108,7 +108,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let target = self.pick_worker().clone();
+        let target = self.pick_worker();
         // SAFETY: the future is Send: any worker may own it.
         let (notified, join) = unsafe { new_task(future, target.clone()) };
         if self.inner.closed.load(Ordering::Acquire) {

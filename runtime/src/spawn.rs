@@ -70,13 +70,13 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    match context::handle() {
+    context::with_handle(|h| match h {
         Some(h) => h.spawn(future),
         None => panic!(
             "kiwi::spawn called outside a kiwi runtime; call it inside kiwi::block_on, \
              Runtime::block_on, a spawned task, or after Runtime::enter"
         ),
-    }
+    })
 }
 
 /// Spawns a task that stays on the current worker thread; it may be `!Send`.

@@ -50,16 +50,17 @@ pub struct Reactor {
     pub(crate) metrics: Arc<WorkerMetrics>,
 }
 
-/// Reusable buffers for one reactor turn.
+/// Reusable buffers for one reactor turn: the kernel's event array (zeroed once,
+/// then only overwritten by `epoll_wait`) and the sources it named.
 pub(crate) struct Events {
-    events: Vec<Event>,
+    events: Box<[Event]>,
     ready: Vec<(Arc<dyn Source>, u32)>,
 }
 
 impl Events {
     pub(crate) fn with_capacity(n: usize) -> Events {
         Events {
-            events: Vec::with_capacity(n),
+            events: vec![Event { events: 0, u64: 0 }; n].into_boxed_slice(),
             ready: Vec::with_capacity(n),
         }
     }
@@ -122,19 +123,14 @@ impl Reactor {
         buf: &mut Events,
         worker: usize,
     ) -> io::Result<usize> {
-        buf.events.clear();
-        let cap = buf.events.capacity();
-        // SAFETY-free trick: resize with zeroed events, then let the kernel fill.
-        buf.events.resize(cap, Event { events: 0, u64: 0 });
         let n = self.epoll.wait(&mut buf.events, timeout)?;
-        buf.events.truncate(n);
         if n == 0 {
             return Ok(0);
         }
         {
             // Look every token up under one lock, then act outside it.
             let sources = self.sources();
-            for ev in &buf.events {
+            for ev in &buf.events[..n] {
                 let (token, events) = (ev.u64, ev.events);
                 if token == DOORBELL {
                     continue;
