@@ -1,2 +1,156 @@
-//! Placeholder: the benchmarks land with their own issue.
-fn main() {}
+//! kiwi-bench: kiwi side by side with tokio (current_thread) and smol.
+//!
+//! ```text
+//! cargo run --release -p kiwi-bench -- all [--rounds N] [--md FILE]
+//! cargo run --release -p kiwi-bench -- micro|sched|timers|wake|b1 [--rounds N]
+//! ```
+//!
+//! The parent process measures nothing itself: for each group it re-executes
+//! this binary as `child <group> <runtime>` pinned to CPU 0, alternating the
+//! runtimes round by round (see [`harness`]), and prints a table of medians,
+//! ratios and noise. Load-generating threads pin themselves to CPU 1.
+
+mod alloc;
+mod harness;
+mod net;
+mod procfs;
+mod rt;
+mod suite;
+
+use std::io;
+use std::process::ExitCode;
+
+use rt::{Kiwi, Rt, Smol, Tokio};
+
+#[global_allocator]
+static GLOBAL: alloc::Counting = alloc::Counting;
+
+/// The in-process groups, in the order `all` runs them.
+const GROUPS: &[(&str, &str)] = &[
+    ("micro", "Issue 2 micro: spawn, yield, memory per task"),
+    ("sched", "B4 scheduler on one thread (tokio's parameters)"),
+    ("timers", "B5 timers"),
+    ("wake", "B6 cross-thread wake, and wakes of a busy worker"),
+];
+
+const RUNTIMES: &[&str] = &[Kiwi::NAME, Tokio::NAME, Smol::NAME];
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: kiwi-bench <all|micro|sched|timers|wake|b1> [--rounds N] [--md FILE]\n\
+         \x20      kiwi-bench server <tokio|smol|kiwi> <port>   (an echo server on 127.0.0.1)\n\
+         \x20      kiwi-bench child <group> <kiwi|tokio|smol>   (internal)"
+    );
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first() else {
+        return usage();
+    };
+    match cmd.as_str() {
+        "child" => match (args.get(1), args.get(2)) {
+            (Some(group), Some(rt)) => run_child(group, rt),
+            _ => usage(),
+        },
+        "server" => match (args.get(1), args.get(2).and_then(|p| p.parse().ok())) {
+            (Some(kind), Some(port)) => match net::servers::serve(kind, port) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("kiwi-bench server {kind}: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+            _ => usage(),
+        },
+        "all" | "micro" | "sched" | "timers" | "wake" | "b1" => {
+            let Some(opts) = Options::parse(&args[1..]) else {
+                return usage();
+            };
+            let groups: Vec<_> = GROUPS
+                .iter()
+                .filter(|(g, _)| cmd == "all" || g == cmd)
+                .collect();
+            match compare(&groups, cmd == "all" || cmd == "b1", &opts) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("kiwi-bench: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        _ => usage(),
+    }
+}
+
+/// Command-line options of the comparing commands.
+struct Options {
+    rounds: usize,
+    md: Option<String>,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Option<Options> {
+        let mut o = Options {
+            rounds: 5,
+            md: None,
+        };
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--rounds" => o.rounds = it.next()?.parse().ok().filter(|&n| n > 0)?,
+                "--md" => o.md = Some(it.next()?.clone()),
+                _ => return None,
+            }
+        }
+        Some(o)
+    }
+}
+
+/// Runs each group in alternating rounds of child processes, then B1 if
+/// asked, and prints the tables.
+fn compare(groups: &[&(&str, &str)], b1: bool, opts: &Options) -> io::Result<()> {
+    let mut md = String::new();
+    for (group, title) in groups {
+        let mut table = harness::Table::new(title, RUNTIMES);
+        table.run_rounds(opts.rounds, |c| harness::run_child(&[group, RUNTIMES[c]]))?;
+        let text = table.render();
+        println!("{text}");
+        md.push_str(&text);
+    }
+    if b1 {
+        let text = net::b1::run(opts.rounds)?;
+        println!("{text}");
+        md.push_str(&text);
+    }
+    if let Some(path) = &opts.md {
+        std::fs::write(path, md)?;
+    }
+    Ok(())
+}
+
+/// Inside a child: runs one group on one runtime, printing `@metric` lines.
+fn run_child(group: &str, rt: &str) -> ExitCode {
+    fn group_on<R: Rt>(group: &str) -> bool {
+        match group {
+            "micro" => suite::micro::run::<R>(),
+            "sched" => suite::sched::run::<R>(),
+            "timers" => suite::timers::run::<R>(),
+            "wake" => suite::wake::run::<R>(),
+            _ => return false,
+        }
+        true
+    }
+    let known = match rt {
+        "kiwi" => group_on::<Kiwi>(group),
+        "tokio" => group_on::<Tokio>(group),
+        "smol" => group_on::<Smol>(group),
+        _ => false,
+    };
+    if known {
+        ExitCode::SUCCESS
+    } else {
+        usage()
+    }
+}
