@@ -5,10 +5,11 @@
 //! registry of the tasks it owns. Its loop:
 //!
 //! 1. pop a task from the local queue and poll it, with a fresh cooperative budget;
-//! 2. every [`MAINTENANCE_INTERVAL`] polls, even if the local queue never empties,
-//!    take the remote queue, poll the reactor with a zero timeout and fire due
-//!    timers — so a task that always yields cannot starve I/O, timers or other
-//!    threads' wakes;
+//! 2. after every poll, take the remote queue if its notified bit is set (one
+//!    relaxed load otherwise), so a wake from another thread waits at most one
+//!    task poll; and every [`MAINTENANCE_INTERVAL`] polls, even if the local queue
+//!    never empties, poll the reactor with a zero timeout and fire due timers — so
+//!    a task that always yields cannot starve I/O or timers;
 //! 3. when there is nothing to run: fire timers, then park in `epoll_wait` until
 //!    the next timer deadline, an I/O edge, or the doorbell.
 //!
@@ -141,6 +142,12 @@ impl Worker {
             trace::emit(|| format!("worker {}: polling task {slot}", self.shared.index));
         }
         coop::with_budget(|| task.run());
+        // Remote wakes are picked up after every poll: checking costs one relaxed
+        // load of the handshake word while nothing arrived, and it keeps the
+        // latency of a cross-thread wake to one task poll on a busy worker. The
+        // reactor and the timers, which cost a syscall or a clock read, wait for
+        // the maintenance tick.
+        self.drain_remote();
         let left = self.until_maintenance.get() - 1;
         if left == 0 {
             self.until_maintenance.set(MAINTENANCE_INTERVAL);
