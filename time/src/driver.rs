@@ -105,20 +105,22 @@ thread_local! {
     static CURRENT: RefCell<Option<Rc<Inner>>> = const { RefCell::new(None) };
 }
 
-/// The driver installed on this thread by [`Driver::enter`], if any.
-///
-/// During thread teardown (thread-locals already destroyed) this is `None`.
-pub(crate) fn current() -> Option<Rc<Inner>> {
-    CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+/// Calls `f` with the current driver, without touching its reference count
+/// (the hot path of every timer). `f` must not install a driver (`enter`).
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Rc<Inner>>) -> R) -> R {
+    let mut f = Some(f);
+    let out = CURRENT.try_with(|c| (f.take().expect("called once"))(c.borrow().as_ref()));
+    match out {
+        Ok(r) => r,
+        // Thread-locals already destroyed (thread teardown): no driver.
+        Err(_) => (f.take().expect("not called yet"))(None),
+    }
 }
 
 /// Now, according to the current driver's clock if one is installed on this
 /// thread (so that mock clocks work), else `Instant::now()`.
 pub(crate) fn now() -> Instant {
-    match current() {
-        Some(inner) => inner.clock().now(),
-        None => Instant::now(),
-    }
+    with_current(|c| c.map(|inner| inner.clock().now())).unwrap_or_else(Instant::now)
 }
 
 /// A per-thread timer driver. See the [module docs](self).
@@ -202,7 +204,11 @@ impl Driver {
     pub fn with_clock(unpark: Waker, clock: Clock) -> Driver {
         Driver {
             inner: Rc::new(Inner {
-                shared: Arc::new(Shared::new(clock, unpark)),
+                shared: {
+                    let shared = Arc::new(Shared::new(clock, unpark));
+                    remote::publish(&shared);
+                    shared
+                },
                 wheel: RefCell::new(Wheel::new()),
                 wake_buf: Cell::new(Vec::new()),
                 ops_buf: Cell::new(Vec::new()),
@@ -438,6 +444,7 @@ impl Inner {
 impl Drop for Driver {
     fn drop(&mut self) {
         let unapplied = self.inner.shared.kill();
+        remote::unpublish(self.inner.shared.id);
         let wheel = std::mem::take(&mut *self.inner.wheel.borrow_mut());
         // Dropped outside every borrow: wakers may run arbitrary code.
         drop(unapplied);

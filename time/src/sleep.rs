@@ -2,14 +2,13 @@
 //! happens when it crosses threads, is told in the docs of [`Sleep`] itself.
 
 use crate::clock::deadline_after;
-use crate::driver::remote::{RemoteOp, Shared};
+use crate::driver::remote::{self, RemoteOp};
 use crate::driver::{self, Inner};
 use crate::wheel::Key;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -167,22 +166,22 @@ pub struct Sleep {
 
 /// Where a `Sleep` is filed: its driver's shared half and its wheel key.
 struct Registration {
-    shared: Arc<Shared>,
+    /// The driver's id (see `driver::remote::lookup`), not an `Arc`: the hot
+    /// path compares it with the current driver's and touches no shared count.
+    driver: u64,
     key: Key,
 }
 
 impl Registration {
-    /// The current driver, if it is this registration's driver.
-    fn home(&self, current: &Option<Rc<Inner>>) -> Option<Rc<Inner>> {
-        current
-            .as_ref()
-            .filter(|inner| Arc::ptr_eq(&inner.shared, &self.shared))
-            .cloned()
+    /// True if `current` is the driver this entry is filed in.
+    fn is_home(&self, current: Option<&Rc<Inner>>) -> bool {
+        current.is_some_and(|inner| inner.shared.id == self.driver)
     }
 
-    /// Gives up this registration from a thread that is not its home.
     fn cancel_remotely(self) {
-        self.shared.send(RemoteOp::Cancel(self.key));
+        if let Some(shared) = remote::lookup(self.driver) {
+            shared.send(RemoteOp::Cancel(self.key));
+        }
     }
 }
 
@@ -218,10 +217,13 @@ impl Sleep {
         if self.elapsed {
             return true;
         }
-        let now = match (&self.registration, driver::current()) {
-            (Some(reg), _) => reg.shared.clock.now(),
-            (None, Some(inner)) => inner.clock().now(),
-            (None, None) => Instant::now(),
+        let home_clock = self
+            .registration
+            .as_ref()
+            .and_then(|reg| remote::lookup(reg.driver));
+        let now = match home_clock {
+            Some(shared) => shared.clock.now(),
+            None => driver::now(),
         };
         now >= self.deadline
     }
@@ -258,43 +260,41 @@ impl Sleep {
         let Some(reg) = self.registration.take() else {
             return;
         };
-        match reg.home(&driver::current()) {
-            Some(inner) => {
-                if inner.reset(reg.key, deadline) {
-                    self.registration = Some(reg);
-                }
-                // else: it already fired; the next poll registers anew.
-            }
+        // On its own driver the entry is re-filed in place, keeping its waker.
+        let outcome = driver::with_current(|current| match current {
+            Some(inner) if reg.is_home(Some(inner)) => Some(inner.reset(reg.key, deadline)),
+            _ => None,
+        });
+        match outcome {
+            Some(true) => self.registration = Some(reg),
+            // It already fired; the next poll registers anew.
+            Some(false) => {}
             None => reg.cancel_remotely(),
         }
     }
 
-    /// The slow path of `poll`: registered, but not on the current driver.
-    /// Returns `Some` if it decided the outcome, `None` to register afresh.
     fn poll_away(
         &mut self,
         reg: Registration,
         current: bool,
         cx: &Context<'_>,
     ) -> Option<Poll<()>> {
-        if !reg.shared.is_alive() {
+        let shared = remote::lookup(reg.driver)?;
+        if !shared.is_alive() {
             return None;
         }
-        if reg.shared.clock.now() >= self.deadline {
-            reg.cancel_remotely();
+        if shared.clock.now() >= self.deadline {
+            shared.send(RemoteOp::Cancel(reg.key));
             return Some(Poll::Ready(()));
         }
         if current {
             // Migrate: the old driver forgets it, the current one takes it.
-            reg.cancel_remotely();
+            shared.send(RemoteOp::Cancel(reg.key));
             return None;
         }
         // No driver here: stay registered, forward the waker.
-        if reg
-            .shared
-            .send(RemoteOp::SetWaker(reg.key, cx.waker().clone()))
-        {
-            reg.shared.unpark();
+        if shared.send(RemoteOp::SetWaker(reg.key, cx.waker().clone())) {
+            shared.unpark();
             self.registration = Some(reg);
             return Some(Poll::Pending);
         }
@@ -310,29 +310,45 @@ impl Future for Sleep {
         if this.elapsed {
             return Poll::Ready(());
         }
-        let current = driver::current();
-        if let Some(reg) = this.registration.take() {
-            if let Some(inner) = reg.home(&current) {
-                if inner.set_waker(reg.key, cx.waker()) {
-                    this.registration = Some(reg);
-                    return Poll::Pending;
+        // The common case: registered with this thread's driver.
+        if let Some(reg) = &this.registration {
+            let local = driver::with_current(|current| match current {
+                Some(inner) if reg.is_home(Some(inner)) => {
+                    Some(inner.set_waker(reg.key, cx.waker()))
                 }
-                // The key is gone: the driver fired it.
-                this.elapsed = true;
-                return Poll::Ready(());
+                _ => None,
+            });
+            match local {
+                Some(true) => return Poll::Pending,
+                Some(false) => {
+                    // The key is gone: the driver fired it.
+                    this.registration = None;
+                    this.elapsed = true;
+                    return Poll::Ready(());
+                }
+                None => {}
             }
-            if let Some(outcome) = this.poll_away(reg, current.is_some(), cx) {
+        }
+        if let Some(reg) = this.registration.take() {
+            let has_current = driver::with_current(|c| c.is_some());
+            if let Some(outcome) = this.poll_away(reg, has_current, cx) {
                 this.elapsed = outcome.is_ready();
                 return outcome;
             }
         }
-        let inner = current.expect(NO_DRIVER);
-        match inner.register(this.deadline, cx.waker()) {
-            Some(key) => {
-                this.registration = Some(Registration {
-                    shared: Arc::clone(&inner.shared),
+        let deadline = this.deadline;
+        let registered = driver::with_current(|current| {
+            let inner = current.expect(NO_DRIVER);
+            inner
+                .register(deadline, cx.waker())
+                .map(|key| Registration {
+                    driver: inner.shared.id,
                     key,
-                });
+                })
+        });
+        match registered {
+            Some(reg) => {
+                this.registration = Some(reg);
                 Poll::Pending
             }
             None => {
@@ -348,9 +364,15 @@ impl Drop for Sleep {
         let Some(reg) = self.registration.take() else {
             return;
         };
-        match reg.home(&driver::current()) {
-            Some(inner) => inner.cancel(reg.key),
-            None => reg.cancel_remotely(),
+        let done = driver::with_current(|current| match current {
+            Some(inner) if reg.is_home(Some(inner)) => {
+                inner.cancel(reg.key);
+                true
+            }
+            _ => false,
+        });
+        if !done {
+            reg.cancel_remotely();
         }
     }
 }

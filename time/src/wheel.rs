@@ -199,27 +199,29 @@ impl<T> Wheel<T> {
     /// Panics if the wheel already holds `u32::MAX` entries (the node index is
     /// a `u32`).
     pub fn insert(&mut self, when: u64, value: T) -> Key {
-        let node = Node {
-            value: Some(value),
-            when: when.min(MAX_TICK),
-            generation: 0,
-            prev: NIL,
-            next: NIL,
-            place: Place::Vacant,
-        };
+        let when = when.min(MAX_TICK);
         let index = if self.free != NIL {
+            // Reuse a vacant node in place: only the fields that change are
+            // written (this is the steady-state path: no allocation).
             let index = self.free;
-            let slot = &mut self.nodes[index as usize];
-            self.free = slot.next;
-            let generation = slot.generation;
-            *slot = Node { generation, ..node };
+            let node = &mut self.nodes[index as usize];
+            self.free = node.next;
+            node.value = Some(value);
+            node.when = when;
             index
         } else {
             let index = u32::try_from(self.nodes.len())
                 .ok()
                 .filter(|&i| i != NIL)
                 .expect("kiwi::time::wheel: more than u32::MAX - 1 timers");
-            self.nodes.push(node);
+            self.nodes.push(Node {
+                value: Some(value),
+                when,
+                generation: 0,
+                prev: NIL,
+                next: NIL,
+                place: Place::Vacant,
+            });
             index
         };
         self.file(index);

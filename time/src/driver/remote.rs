@@ -35,8 +35,9 @@
 
 use crate::clock::Clock;
 use crate::wheel::Key;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::Waker;
 
 /// A request from another thread to a driver.
@@ -124,4 +125,30 @@ impl Shared {
         // the queue itself would still be consistent: keep using it.
         self.ops.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// Every live driver's shared part, by id. A `Sleep` remembers only its driver's
+/// id (no `Arc`, so registering a timer touches no shared counter); the rare
+/// cross-thread paths (a cancel or a poll on another thread) look the driver up
+/// here.
+static DRIVERS: Mutex<BTreeMap<u64, Weak<Shared>>> = Mutex::new(BTreeMap::new());
+
+/// Makes `shared` findable by its id.
+pub(crate) fn publish(shared: &Arc<Shared>) {
+    let mut map = DRIVERS.lock().unwrap_or_else(PoisonError::into_inner);
+    map.insert(shared.id, Arc::downgrade(shared));
+}
+
+/// The live driver with this id, if any.
+pub(crate) fn lookup(id: u64) -> Option<Arc<Shared>> {
+    let map = DRIVERS.lock().unwrap_or_else(PoisonError::into_inner);
+    map.get(&id).and_then(Weak::upgrade)
+}
+
+/// Forgets a driver that is going away.
+pub(crate) fn unpublish(id: u64) {
+    DRIVERS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(&id);
 }
