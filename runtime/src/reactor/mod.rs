@@ -124,24 +124,34 @@ impl Reactor {
         worker: usize,
     ) -> io::Result<usize> {
         let n = self.epoll.wait(&mut buf.events, timeout)?;
-        if n == 0 {
-            return Ok(0);
+        if n > 0 {
+            trace::emit(|| format!("worker {worker}: epoll returned {n} event(s)"));
+            self.dispatch(&buf.events[..n], &mut buf.ready, worker);
+            self.metrics
+                .epoll_events
+                .fetch_add(n as u64, Ordering::Relaxed);
         }
+        Ok(n)
+    }
+
+    /// Records a batch of events and wakes their tasks. A token whose
+    /// registration left (or whose slot now holds a newer one, e.g. for a
+    /// recycled fd number) finds nothing and is ignored.
+    fn dispatch(&self, events: &[Event], ready: &mut Vec<(Arc<dyn Source>, u32)>, worker: usize) {
         {
             // Look every token up under one lock, then act outside it.
             let sources = self.sources();
-            for ev in &buf.events[..n] {
-                let (token, events) = (ev.u64, ev.events);
+            for ev in events {
+                let (token, bits) = (ev.u64, ev.events);
                 if token == DOORBELL {
                     continue;
                 }
                 if let Some(src) = sources.get(token) {
-                    buf.ready.push((src.clone(), events));
+                    ready.push((src.clone(), bits));
                 }
             }
         }
-        trace::emit(|| format!("worker {worker}: epoll returned {n} event(s)"));
-        for (src, events) in buf.ready.drain(..) {
+        for (src, events) in ready.drain(..) {
             let io = src.scheduled_io();
             io.set_readiness(events, |w| {
                 if trace::enabled() {
@@ -157,10 +167,6 @@ impl Reactor {
             });
             src.on_ready(events);
         }
-        self.metrics
-            .epoll_events
-            .fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
     }
 
     /// Removes every registration (the worker is exiting).
@@ -186,5 +192,52 @@ impl std::fmt::Debug for Reactor {
             .field("id", &self.id)
             .field("block_on", &self.is_block_on)
             .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::sys::eventfd::EventFd;
+    use std::os::fd::{AsFd, AsRawFd};
+    use std::os::unix::net::UnixStream;
+
+    /// Issue 7, "an fd recycled within one epoll batch": an event fetched for a
+    /// registration that then left, whose fd number and slab slot were reused by
+    /// a new socket before the batch was dispatched, must not wake the new one.
+    #[test]
+    fn recycled_fd_in_one_batch_does_not_wake_the_new_socket() {
+        let doorbell = EventFd::new().unwrap();
+        let reactor = Reactor::new(false, doorbell.as_fd(), Arc::default()).unwrap();
+        let (old, _old_peer) = UnixStream::pair().unwrap();
+        let old_fd = old.as_raw_fd();
+        let old_io = Arc::new(ScheduledIo::new(old_fd));
+        let old_token = reactor.register(old_io.clone()).unwrap();
+        // The batch epoll_wait returned before the old socket went away.
+        let stale = [Event {
+            events: libc::EPOLLIN as u32,
+            u64: old_token,
+        }];
+        reactor.deregister(old_token, old.as_fd()).unwrap();
+        drop(old);
+        // A new socket gets the same fd number and the same slab slot.
+        let (new, _new_peer) = UnixStream::pair().unwrap();
+        let new_fd = new.as_raw_fd();
+        assert_eq!(
+            new_fd, old_fd,
+            "the kernel reuses the lowest free fd number"
+        );
+        let new_io = Arc::new(ScheduledIo::new(new_fd));
+        let new_token = reactor.register(new_io.clone()).unwrap();
+        assert_eq!(new_token as u32, old_token as u32, "same slot index");
+        assert_ne!(new_token, old_token, "new generation");
+        reactor.dispatch(&stale, &mut Vec::new(), 0);
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        assert!(
+            new_io.poll_ready(&mut cx, Direction::Read).is_pending(),
+            "stale event woke the new socket"
+        );
+        reactor.deregister(new_token, new.as_fd()).unwrap();
     }
 }
