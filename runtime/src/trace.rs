@@ -66,3 +66,21 @@ pub(crate) fn enable_from_env() {
         enable(None);
     }
 }
+
+/// How the log names a worker: `worker N`, or `block_on` for a `block_on` thread.
+pub(crate) fn worker(index: usize) -> String {
+    if index == usize::MAX {
+        "block_on".to_string()
+    } else {
+        format!("worker {index}")
+    }
+}
+
+/// How the log names a task: its registry slot, or "a new task" before its first poll.
+pub(crate) fn task(slot: u32) -> String {
+    if slot == u32::MAX {
+        "a new task".to_string()
+    } else {
+        format!("task {slot}")
+    }
+}

@@ -73,7 +73,7 @@ impl Reactor {
         metrics: Arc<WorkerMetrics>,
     ) -> io::Result<Reactor> {
         let epoll = Epoll::new()?;
-        epoll.add(doorbell, DOORBELL)?;
+        epoll.add_with(doorbell, DOORBELL, (libc::EPOLLIN | libc::EPOLLET) as u32)?;
         Ok(Reactor {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             epoll,
@@ -125,7 +125,7 @@ impl Reactor {
     ) -> io::Result<usize> {
         let n = self.epoll.wait(&mut buf.events, timeout)?;
         if n > 0 {
-            trace::emit(|| format!("worker {worker}: epoll returned {n} event(s)"));
+            trace::emit(|| format!("{}: epoll returned {n} event(s)", trace::worker(worker)));
             self.dispatch(&buf.events[..n], &mut buf.ready, worker);
             self.metrics
                 .epoll_events
@@ -159,7 +159,8 @@ impl Reactor {
                         .map_or("a foreign waker".to_string(), |t| format!("task {t}"));
                     trace::emit(|| {
                         format!(
-                            "worker {worker}: fd {} ready ({events:#x}) woke {who}",
+                            "{}: fd {} ready ({events:#x}) woke {who}",
+                            trace::worker(worker),
                             io.fd
                         )
                     });

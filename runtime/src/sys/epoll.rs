@@ -45,10 +45,13 @@ impl Epoll {
 
     /// Registers `fd` with [`INTEREST`] and `token` as its user data.
     pub fn add(&self, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
-        let mut ev = libc::epoll_event {
-            events: INTEREST,
-            u64: token,
-        };
+        self.add_with(fd, token, INTEREST)
+    }
+
+    /// Registers `fd` for `events` only (the doorbell needs just `EPOLLIN`:
+    /// an eventfd is always writable, and that edge would be a spurious wake).
+    pub fn add_with(&self, fd: BorrowedFd<'_>, token: u64, events: u32) -> io::Result<()> {
+        let mut ev = libc::epoll_event { events, u64: token };
         // SAFETY: `ev` is a live epoll_event; both descriptors are open.
         syscall!(epoll_ctl(
             self.fd.as_raw_fd(),

@@ -251,6 +251,11 @@ impl SockAddr {
     pub fn to_unix(&self) -> io::Result<std::os::unix::net::SocketAddr> {
         use std::os::linux::net::SocketAddrExt;
         use std::os::unix::net::SocketAddr as UnixAddr;
+        // An unnamed sender (an unbound datagram socket) comes back from
+        // `recvfrom` with no address at all.
+        if (self.len as usize) <= mem::size_of::<libc::sa_family_t>() {
+            return unnamed_unix_addr();
+        }
         let bytes = self.unix_path_bytes().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "kiwi: not a Unix address")
         })?;

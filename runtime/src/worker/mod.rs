@@ -139,7 +139,13 @@ impl Worker {
                 // SAFETY: owner thread; the slot is ours to read.
                 unsafe { *s }
             });
-            trace::emit(|| format!("worker {}: polling task {slot}", self.shared.index));
+            trace::emit(|| {
+                format!(
+                    "{}: polling {}",
+                    trace::worker(self.shared.index),
+                    trace::task(slot)
+                )
+            });
         }
         coop::with_budget(|| task.run());
         // Remote wakes are picked up after every poll: checking costs one relaxed
@@ -200,8 +206,10 @@ impl Worker {
             bump(&self.shared.metrics.timers_fired, turn.fired as u64);
             trace::emit(|| {
                 format!(
-                    "worker {}: {} timer(s) fired, {} cascaded",
-                    self.shared.index, turn.fired, turn.cascaded
+                    "{}: {} timer(s) fired, {} cascaded",
+                    trace::worker(self.shared.index),
+                    turn.fired,
+                    turn.cascaded
                 )
             });
         }

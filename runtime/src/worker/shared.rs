@@ -69,12 +69,22 @@ impl WorkerShared {
     pub(crate) fn unpark(&self) {
         if self.handshake.notify() {
             self.metrics.eventfd_writes.fetch_add(1, Ordering::Relaxed);
-            trace::emit(|| format!("eventfd written to wake parked worker {}", self.index));
+            trace::emit(|| {
+                format!(
+                    "eventfd written to wake parked {}",
+                    trace::worker(self.index)
+                )
+            });
             // A failed write can only mean the descriptor is gone, which happens
             // after the worker stopped reading it: nothing to wake.
             let _ = self.doorbell.notify();
         } else {
-            trace::emit(|| format!("eventfd write skipped: worker {} is awake", self.index));
+            trace::emit(|| {
+                format!(
+                    "eventfd write skipped: {} is awake",
+                    trace::worker(self.index)
+                )
+            });
         }
     }
 
@@ -128,7 +138,12 @@ impl Schedule for Arc<WorkerShared> {
             // SAFETY: owner thread: the slot is ours to write.
             header.slot.with_mut(|s| unsafe { *s = slot });
             bump(&self.metrics.spawned, 1);
-            trace::emit(|| format!("worker {}: task {slot} spawned (first poll)", self.index));
+            trace::emit(|| {
+                format!(
+                    "{}: task {slot} spawned (first poll)",
+                    trace::worker(self.index)
+                )
+            });
         });
     }
 
@@ -142,7 +157,7 @@ impl Schedule for Arc<WorkerShared> {
         if slot == UNBOUND {
             return false;
         }
-        trace::emit(|| format!("worker {}: task {slot} completed", self.index));
+        trace::emit(|| format!("{}: task {slot} completed", trace::worker(self.index)));
         context::with_worker(|w| {
             let Some(w) = w else { return false };
             match w.registry.borrow_mut().remove(slot) {
