@@ -58,7 +58,7 @@ fn sleep_moved_between_threads_still_fires() {
             let polled = futures_util::poll!(&mut s);
             assert!(polled.is_pending());
             let t0 = Instant::now();
-            kiwi::spawn(async move { s.await }).await.unwrap();
+            kiwi::spawn(s).await.unwrap();
             assert!(t0.elapsed() < Duration::from_secs(5));
         });
     });
