@@ -43,3 +43,33 @@ fn worker_without_root_future_spun_instead_of_running_remote_tasks() {
         }
     });
 }
+
+/// Bug: a task's future was moved out of its (pinned) cell before being dropped.
+/// A future that borrows its own state across an `.await` — here, a listener
+/// it owns and an `accept` future borrowing it — ran its destructor through
+/// dangling internal pointers at cancellation. Found by kiwi-net's tests as a
+/// segfault at runtime shutdown.
+#[test]
+fn pinned_future_moved_before_drop() {
+    with_deadline(20, || {
+        for _ in 0..50 {
+            let rt = kiwi::Builder::new().workers(2).build().unwrap();
+            let mut handles = Vec::new();
+            for _ in 0..4 {
+                handles.push(rt.spawn(async {
+                    // Owned by the task, borrowed across the await: self-referential.
+                    let listener = kiwi::net::AsyncTcpListener::bind("127.0.0.1:0")
+                        .await
+                        .unwrap();
+                    let data = [7u8; 64];
+                    let r = &data;
+                    let _ = listener.accept().await;
+                    r[0]
+                }));
+            }
+            rt.block_on(kiwi::time::sleep(std::time::Duration::from_millis(5)));
+            handles[0].abort();
+            drop(rt); // cancels the rest while they are suspended in accept
+        }
+    });
+}

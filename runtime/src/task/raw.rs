@@ -192,19 +192,31 @@ unsafe fn run<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
     unsafe { complete(cell, ptr, result, 1) };
 }
 
-/// Drops the future, catching a panic from its destructor.
+/// Drops the future in place, catching a panic from its destructor, and leaves
+/// the stage `Consumed`.
+///
+/// In place matters: the future is pinned, and an `async` block may hold
+/// pointers into itself (a borrow of a local across an `.await`). Moving it out
+/// before dropping it would run its destructor on a copy whose internal pointers
+/// still point at the old place (found by kiwi-net's tests: a task owning a
+/// listener and awaiting `accept` crashed at shutdown).
 ///
 /// # Safety
 /// The caller holds `RUNNING` (exclusive access to the stage).
 unsafe fn take_future<F: Future, S>(
     cell: &Cell<F, S>,
 ) -> Result<(), Box<dyn std::any::Any + Send>> {
-    // SAFETY: exclusive access, from the caller. The future is moved out first, so
-    // a panic in its destructor leaves the stage `Consumed`, never half-dropped.
-    let old = cell
-        .stage
-        .with_mut(|s| unsafe { mem::replace(&mut *s, Stage::Consumed) });
-    catch_unwind(AssertUnwindSafe(move || drop(old)))
+    cell.stage.with_mut(|stage| {
+        // SAFETY: exclusive access (from the caller); the stage is initialised.
+        // If the destructor panics, unwinding still drops the remaining fields,
+        // and the stage is then overwritten without being dropped again.
+        let res = catch_unwind(AssertUnwindSafe(|| unsafe {
+            std::ptr::drop_in_place(stage)
+        }));
+        // SAFETY: the old value was dropped above; writing does not drop it twice.
+        unsafe { std::ptr::write(stage, Stage::Consumed) };
+        res
+    })
 }
 
 /// # Safety
