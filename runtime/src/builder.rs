@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::handle::Handle;
+use crate::reactor::Reactor;
 use crate::runtime::{worker_main, Runtime, NEXT_RUNTIME_ID};
 use crate::trace;
 use crate::worker::WorkerShared;
@@ -88,12 +89,21 @@ impl Builder {
             .collect::<io::Result<Vec<_>>>()?;
         let handle = Handle::from_parts(id, workers, format!("{}-blocking", self.thread_name));
         let mut threads = Vec::with_capacity(n);
-        for shared in handle.inner.workers.clone() {
+        // Every reactor (an epoll fd) is made here, on the calling thread, so that
+        // running out of descriptors is an error from `build`, not a worker that
+        // silently cannot start.
+        let reactors = handle
+            .inner
+            .workers
+            .iter()
+            .map(|w| Reactor::for_worker(w, false).map(Arc::new))
+            .collect::<io::Result<Vec<_>>>()?;
+        for (shared, reactor) in handle.inner.workers.clone().into_iter().zip(reactors) {
             let h = handle.clone();
             let name = format!("{}-{}", self.thread_name, shared.index);
             let spawned = std::thread::Builder::new()
                 .name(name)
-                .spawn(move || worker_main(shared, h));
+                .spawn(move || worker_main(shared, h, reactor));
             match spawned {
                 Ok(t) => threads.push(t),
                 Err(e) => {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::blocking::Pool;
 use crate::context;
 use crate::metrics::{IoMetrics, RuntimeMetrics};
+use crate::reactor::Reactor;
 use crate::task::{new_task, JoinHandle};
 use crate::worker::{Worker, WorkerShared};
 
@@ -174,8 +175,9 @@ impl Handle {
                     .expect("kiwi: block_on could not create its eventfd"),
             ),
         };
-        let worker = Worker::new(shared, self.clone(), true)
+        let reactor = Reactor::for_worker(&shared, true)
             .expect("kiwi: block_on could not create its epoll instance");
+        let worker = Worker::new(shared, self.clone(), Arc::new(reactor));
         let future = pin!(future);
         let out = worker.run(Some(future));
         // Local tasks still on this thread are dropped here, before returning.

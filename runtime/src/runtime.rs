@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use crate::builder::Builder;
 use crate::context::{self, HandleGuard};
 use crate::handle::Handle;
+use crate::reactor::Reactor;
 use crate::task::JoinHandle;
 use crate::trace;
 use crate::worker::{Worker, WorkerShared};
@@ -26,21 +27,8 @@ pub(crate) static NEXT_RUNTIME_ID: AtomicU64 = AtomicU64::new(1);
 /// How long dropping a runtime waits for blocking-pool threads.
 const DROP_TIMEOUT: Duration = Duration::from_secs(1);
 
-pub(crate) fn worker_main(shared: Arc<WorkerShared>, handle: Handle) {
-    let worker = match Worker::new(shared.clone(), handle, false) {
-        Ok(w) => w,
-        Err(_) => {
-            // Without a reactor this worker cannot run anything: close its queue
-            // so that tasks sent to it resolve as cancelled instead of hanging.
-            let stranded = {
-                let mut remote = shared.remote();
-                remote.closed = true;
-                std::mem::take(&mut remote.queue)
-            };
-            stranded.into_iter().for_each(|t| t.shutdown_detached());
-            return;
-        }
-    };
+pub(crate) fn worker_main(shared: Arc<WorkerShared>, handle: Handle, reactor: Arc<Reactor>) {
+    let worker = Worker::new(shared, handle, reactor);
     worker.run::<std::future::Pending<()>>(None);
     worker.shutdown();
 }

@@ -67,6 +67,18 @@ impl Events {
 }
 
 impl Reactor {
+    /// The reactor of `worker`, with its doorbell registered.
+    pub(crate) fn for_worker(
+        worker: &crate::worker::WorkerShared,
+        is_block_on: bool,
+    ) -> io::Result<Reactor> {
+        Reactor::new(
+            is_block_on,
+            std::os::fd::AsFd::as_fd(&worker.doorbell),
+            worker.metrics.clone(),
+        )
+    }
+
     pub(crate) fn new(
         is_block_on: bool,
         doorbell: BorrowedFd<'_>,

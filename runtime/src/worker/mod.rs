@@ -25,7 +25,6 @@ pub(crate) use shared::WorkerShared;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -64,18 +63,9 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    pub(crate) fn new(
-        shared: Arc<WorkerShared>,
-        handle: Handle,
-        is_block_on: bool,
-    ) -> io::Result<Worker> {
-        let reactor = Arc::new(Reactor::new(
-            is_block_on,
-            std::os::fd::AsFd::as_fd(&shared.doorbell),
-            shared.metrics.clone(),
-        )?);
+    pub(crate) fn new(shared: Arc<WorkerShared>, handle: Handle, reactor: Arc<Reactor>) -> Worker {
         let unpark = Waker::from(shared.clone());
-        Ok(Worker {
+        Worker {
             spawn_cursor: Cell::new(shared.index.wrapping_add(1)),
             shared,
             handle,
@@ -86,7 +76,7 @@ impl Worker {
             events: RefCell::new(Events::with_capacity(EVENTS)),
             spare: RefCell::new(Vec::new()),
             until_maintenance: Cell::new(MAINTENANCE_INTERVAL),
-        })
+        }
     }
 
     /// Owner-thread push: no lock, no syscall.
