@@ -62,6 +62,7 @@ pub mod io {
 pub mod runtime {
     pub use kiwi_runtime::coop;
     pub use kiwi_runtime::metrics::{IoMetrics, WorkerMetrics};
+    pub use kiwi_runtime::trace;
     pub use kiwi_runtime::RuntimeMetrics;
 }
 

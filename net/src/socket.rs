@@ -1,0 +1,127 @@
+//! `Socket`: a descriptor plus its registration, for the sockets whose operations
+//! take `&self` (listeners, UDP and Unix datagram sockets).
+//!
+//! Several tasks may await one such socket at once (eight tasks accepting on one
+//! listener; a UDP socket shared by readers). Each waiting operation therefore
+//! keeps its own place in the direction's waiter list (a [`WaiterKey`]), and an
+//! edge wakes every waiter: no task's waker overwrites another's. [`SharedOp`] is
+//! the future behind every such operation; its `Drop` gives the place back, which
+//! is what makes these operations cancel safe.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use kiwi_runtime::io::{Direction, Io, Registration, ScheduledIo, WaiterKey};
+
+/// A socket whose operations take `&self`.
+pub(crate) struct Socket {
+    /// Dropped first (fields drop in declaration order): deregisters.
+    reg: DeregisterOnDrop,
+    /// Closes after the registration is gone.
+    fd: OwnedFd,
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("fd", &self.fd.as_raw_fd())
+            .finish()
+    }
+}
+
+impl Socket {
+    pub(crate) fn new(fd: OwnedFd) -> Socket {
+        Socket {
+            reg: DeregisterOnDrop(Registration::new(ScheduledIo::new(fd.as_raw_fd()))),
+            fd,
+        }
+    }
+
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// One attempt of a `&self` operation, for callers that keep their own key.
+    pub(crate) fn poll_op<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        key: &mut WaiterKey,
+        op: impl FnMut() -> io::Result<Io<R>>,
+    ) -> Poll<io::Result<R>> {
+        self.reg.0.poll_io_shared(cx, dir, key, op)
+    }
+
+    /// Gives back a waiter-list place (from a future's `Drop`).
+    pub(crate) fn remove_waiter(&self, dir: Direction, key: &mut WaiterKey) {
+        self.reg.0.source().remove_waiter(dir, key);
+    }
+
+    /// A future running `op` until it does not block.
+    pub(crate) fn op<R, F>(&self, dir: Direction, op: F) -> SharedOp<'_, F>
+    where
+        F: FnMut(BorrowedFd<'_>) -> io::Result<R> + Unpin,
+    {
+        SharedOp {
+            sock: self,
+            dir,
+            key: WaiterKey::default(),
+            op,
+        }
+    }
+
+    /// Takes the descriptor out (deregistered).
+    pub(crate) fn into_fd(self) -> OwnedFd {
+        let Socket { reg, fd } = self;
+        drop(reg); // deregisters
+        fd
+    }
+}
+
+/// A registration that deregisters when dropped. As the first field of
+/// [`Socket`] it drops, and so deregisters, before the descriptor closes.
+struct DeregisterOnDrop(Registration);
+
+impl Drop for DeregisterOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.deregister();
+    }
+}
+
+/// The future of one `&self` operation; see the module docs.
+#[must_use = "futures do nothing unless you .await or poll them"]
+pub(crate) struct SharedOp<'a, F> {
+    sock: &'a Socket,
+    dir: Direction,
+    key: WaiterKey,
+    op: F,
+}
+
+impl<R, F> Future for SharedOp<'_, F>
+where
+    F: FnMut(BorrowedFd<'_>) -> io::Result<R> + Unpin,
+{
+    type Output = io::Result<R>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+        let this = self.get_mut();
+        let fd = this.sock.fd();
+        let op = &mut this.op;
+        // Datagram and accept operations are never `Drained`: one result says
+        // nothing about what is queued behind it.
+        this.sock
+            .reg
+            .0
+            .poll_io_shared(cx, this.dir, &mut this.key, || op(fd).map(Io::Done))
+    }
+}
+
+impl<F> Drop for SharedOp<'_, F> {
+    fn drop(&mut self) {
+        self.sock.remove_waiter(self.dir, &mut self.key);
+    }
+}

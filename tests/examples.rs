@@ -1,0 +1,762 @@
+//! The example programs, driven as a user would: each server is started on
+//! `127.0.0.1:0`, its `listening on ADDR` line is read, real clients talk to
+//! it (Rust clients here, plus `curl`, `wrk`, `redis-cli` and
+//! `redis-benchmark` when installed), and Ctrl-C (SIGINT) must make it exit
+//! with status 0.
+//!
+//! The binaries are the ones `cargo test` builds into `target/<profile>/examples`
+//! (it builds every example, to check it compiles). Every test runs under a
+//! deadline, every socket has timeouts, and every child is killed when its
+//! test ends or panics, so a hang fails the test instead of stalling CI.
+
+mod rt_util;
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use rt_util::with_deadline;
+
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+// ----- harness -------------------------------------------------------------
+
+/// Where `cargo test` put the example `name`.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/examples-<hash> -> target/<profile>/examples/<name>
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
+    let path = dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with plain `cargo test` (which builds the examples), \
+         or `cargo build --examples` first",
+        path.display()
+    );
+    path
+}
+
+/// A command whose process dies with the thread that spawned it (so a test
+/// process that exits on a deadline leaves no server behind).
+fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    // SAFETY: the closure runs in the child between fork and exec and only
+    // calls prctl, which is async-signal-safe; it touches no memory of ours.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+fn have(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        println!("note: `{tool}` is not installed; skipping its part of this test");
+    }
+    found
+}
+
+/// A running example server; killed on drop unless it already exited.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    /// Its stdout lines after the first.
+    lines: Receiver<String>,
+}
+
+impl Server {
+    fn start(name: &str, args: &[&str]) -> Server {
+        let mut child = command(example(name))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let first = lines.recv_timeout(IO_TIMEOUT);
+        let first = match first {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = child.kill();
+                panic!("{name} printed no first line: {e}");
+            }
+        };
+        let addr = first
+            .strip_prefix("listening on ")
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("{name}: unexpected first line {first:?}"));
+        Server { child, addr, lines }
+    }
+
+    fn connect(&self) -> TcpStream {
+        connect(self.addr)
+    }
+
+    /// Sends SIGINT and asserts a clean exit (status 0) within `bound`.
+    fn interrupt(mut self, bound: Duration) -> Vec<String> {
+        let pid = self.child.id() as libc::pid_t;
+        // SAFETY: kill(2) on our own child's pid; no memory is involved.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+        let status = wait_bounded(&mut self.child, bound);
+        assert!(status.success(), "server exited with {status}");
+        self.lines.try_iter().collect()
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn wait_bounded(child: &mut Child, bound: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + bound;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("process {} did not exit within {bound:?}", child.id());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs a tool to completion, killing it after `bound`.
+fn run_bounded(cmd: &mut Command, bound: Duration) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let status = wait_bounded(&mut child, bound);
+    let mut stderr = Vec::new();
+    let _ = child.stderr.take().unwrap().read_to_end(&mut stderr);
+    Output {
+        status,
+        stdout: reader.join().unwrap(),
+        stderr,
+    }
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect_timeout(&addr, IO_TIMEOUT).unwrap();
+    s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    s.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+    s
+}
+
+fn read_line(r: &mut impl BufRead) -> String {
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    line
+}
+
+// ----- echo ----------------------------------------------------------------
+
+#[test]
+fn echo_server_echoes_and_exits_on_ctrl_c() {
+    with_deadline(60, || {
+        let server = Server::start("echo_server", &["127.0.0.1:0", "--workers", "2"]);
+        let mut conn = server.connect();
+        // More than any socket buffer, written from another thread while we
+        // read: echoing must not deadlock on a full buffer in either direction.
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+        let mut writer = conn.try_clone().unwrap();
+        let sent = data.clone();
+        let t = std::thread::spawn(move || {
+            writer.write_all(&sent).unwrap();
+            writer.shutdown(Shutdown::Write).unwrap();
+        });
+        let mut back = Vec::new();
+        conn.read_to_end(&mut back).unwrap(); // ends at the server's FIN
+        t.join().unwrap();
+        assert!(
+            back == data,
+            "echoed {} bytes, expected {}",
+            back.len(),
+            data.len()
+        );
+
+        // An idle connection stays open across Ctrl-C only until shutdown
+        // tells it to close: the server must not wait the whole drain bound.
+        let mut idle = server.connect();
+        idle.write_all(b"x").unwrap();
+        let mut b = [0u8; 1];
+        idle.read_exact(&mut b).unwrap();
+        let started = Instant::now();
+        let lines = server.interrupt(Duration::from_secs(10));
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "shutdown took {:?}",
+            started.elapsed()
+        );
+        assert!(lines.iter().any(|l| l.contains("bye")), "{lines:?}");
+        assert_eq!(
+            idle.read(&mut b).unwrap_or(0),
+            0,
+            "idle connection should see EOF"
+        );
+    });
+}
+
+#[test]
+fn echo_client_sends_stdin_lines() {
+    with_deadline(60, || {
+        let server = Server::start("echo_server", &["127.0.0.1:0"]);
+        let out = run_client(
+            &server.addr.to_string(),
+            "one\ntwo words\n\nthree\n",
+            |_| (),
+        );
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "one\ntwo words\n\nthree\n"
+        );
+        server.interrupt(Duration::from_secs(10));
+    });
+}
+
+#[test]
+fn echo_client_retries_until_the_server_appears() {
+    with_deadline(60, || {
+        // Find a free port, then free it: nothing listens there yet.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut server = None;
+        let out = run_client(&addr, "early bird\n", |_| {
+            // The client is already retrying; start the server on that port.
+            std::thread::sleep(Duration::from_millis(700));
+            server = Some(Server::start("echo_server", &[&addr]));
+        });
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "early bird\n");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("retrying in"),
+            "expected retries, got: {stderr}"
+        );
+        server.unwrap().interrupt(Duration::from_secs(10));
+    });
+}
+
+/// Runs `echo_client ADDR` with `input` on stdin; `meanwhile` runs after the
+/// client started and before its output is collected.
+fn run_client(addr: &str, input: &str, meanwhile: impl FnOnce(&mut Child)) -> Output {
+    let mut child = command(example("echo_client"))
+        .args([addr, "--attempts", "20"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap(); // then closed: EOF
+    meanwhile(&mut child);
+    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let t = std::thread::spawn(move || {
+        let mut e = Vec::new();
+        let _ = err.read_to_end(&mut e);
+        e
+    });
+    let mut stdout = Vec::new();
+    let _ = out.read_to_end(&mut stdout);
+    let status = wait_bounded(&mut child, Duration::from_secs(30));
+    Output {
+        status,
+        stdout,
+        stderr: t.join().unwrap(),
+    }
+}
+
+// ----- http ----------------------------------------------------------------
+
+const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+/// Reads one response: (head, body), the body sized by Content-Length.
+fn read_response(r: &mut impl BufRead) -> (String, Vec<u8>) {
+    let mut head = String::new();
+    loop {
+        let n = r.read_line(&mut head).unwrap();
+        assert!(n > 0, "EOF inside a response head: {head:?}");
+        if head.ends_with("\r\n\r\n") {
+            break;
+        }
+    }
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .expect("Content-Length")
+        .parse()
+        .unwrap();
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).unwrap();
+    (head, body)
+}
+
+fn assert_hello(head: &str, body: &[u8]) {
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.contains("\r\nContent-Length: 13\r\n"), "{head}");
+    let date = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Date: "))
+        .expect("Date");
+    assert!(
+        date.len() == 29 && date.ends_with(" GMT") && date.as_bytes()[3] == b',',
+        "{date:?}"
+    );
+    assert_eq!(body, b"Hello, World!");
+}
+
+#[test]
+fn http_hello_keep_alive_pipelining_and_bad_requests() {
+    with_deadline(60, || {
+        let server = Server::start("http_hello", &["127.0.0.1:0", "--workers", "2"]);
+        let mut conn = BufReader::new(server.connect());
+
+        // Keep-alive: two requests, one after the other, on one connection.
+        for _ in 0..2 {
+            conn.get_mut().write_all(GET).unwrap();
+            let (head, body) = read_response(&mut conn);
+            assert_hello(&head, &body);
+        }
+        // Pipelining: 50 requests in one write (one split mid-request), then
+        // 50 responses in order.
+        let batch = GET.repeat(50);
+        conn.get_mut().write_all(&batch[..100]).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        conn.get_mut().write_all(&batch[100..]).unwrap();
+        for _ in 0..50 {
+            let (head, body) = read_response(&mut conn);
+            assert_hello(&head, &body);
+        }
+        // A request body is skipped by its Content-Length.
+        conn.get_mut()
+            .write_all(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde")
+            .unwrap();
+        conn.get_mut().write_all(GET).unwrap();
+        for _ in 0..2 {
+            let (head, body) = read_response(&mut conn);
+            assert_hello(&head, &body);
+        }
+        // Connection: close is honored: the response says so, then EOF.
+        conn.get_mut()
+            .write_all(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let (head, body) = read_response(&mut conn);
+        assert_hello(&head, &body);
+        assert!(head.contains("\r\nConnection: close\r\n"), "{head}");
+        let mut rest = Vec::new();
+        conn.read_to_end(&mut rest).unwrap();
+        assert!(rest.is_empty());
+
+        // Malformed requests: the error response arrives whole, then EOF; no
+        // RST even though the client sent more than the server read.
+        for (request, status) in [
+            (b"BLAH\r\n\r\n".to_vec(), "400"),
+            (
+                [&b"GARBAGE / HTTP/9.9\r\n\r\n"[..], &vec![b'x'; 200_000]].concat(),
+                "400",
+            ),
+            (
+                [&b"GET / HTTP/1.1\r\nX: "[..], &vec![b'a'; 20_000]].concat(),
+                "431",
+            ),
+        ] {
+            let mut c = BufReader::new(server.connect());
+            c.get_mut().write_all(&request).unwrap();
+            let (head, body) = read_response(&mut c);
+            assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{head}");
+            assert!(head.contains("Connection: close"), "{head}");
+            assert!(!body.is_empty());
+            let mut rest = Vec::new();
+            c.read_to_end(&mut rest).expect("EOF, not a reset");
+        }
+
+        // An idle keep-alive connection does not hold up shutdown.
+        let mut idle = BufReader::new(server.connect());
+        idle.get_mut().write_all(GET).unwrap();
+        read_response(&mut idle);
+        server.interrupt(Duration::from_secs(4));
+    });
+}
+
+#[test]
+fn http_hello_with_curl_and_wrk() {
+    with_deadline(90, || {
+        let server = Server::start("http_hello", &["127.0.0.1:0"]);
+        let url = format!("http://{}/", server.addr);
+        if have("curl") {
+            // Two URLs: curl reuses the connection (keep-alive).
+            let out = run_bounded(
+                command("curl").args(["-sS", "-i", &url, &url]),
+                Duration::from_secs(20),
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{out:?}");
+            assert_eq!(text.matches("Hello, World!").count(), 2, "{text}");
+            assert!(text.contains("Content-Length: 13"), "{text}");
+        }
+        if have("wrk") {
+            let out = run_bounded(
+                command("wrk").args(["-t1", "-c16", "-d2s", &url]),
+                Duration::from_secs(30),
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{out:?}");
+            println!("{text}");
+            assert!(text.contains("Requests/sec"), "{text}");
+            assert!(
+                !text.contains("Non-2xx") && !text.contains("Socket errors"),
+                "{text}"
+            );
+        }
+        server.interrupt(Duration::from_secs(10));
+    });
+}
+
+// ----- kv (RESP) -------------------------------------------------------------
+
+#[derive(Debug, PartialEq)]
+enum Reply {
+    Simple(String),
+    Error(String),
+    Int(i64),
+    Bulk(Option<Vec<u8>>),
+    Array(Vec<Reply>),
+}
+
+fn ok() -> Reply {
+    Reply::Simple("OK".into())
+}
+
+fn bulk(s: &str) -> Reply {
+    Reply::Bulk(Some(s.as_bytes().to_vec()))
+}
+
+fn encode(args: &[&str]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+    }
+    out
+}
+
+fn read_reply(r: &mut impl BufRead) -> Reply {
+    let line = read_line(r);
+    let (kind, rest) = line.split_at(1);
+    let rest = rest.trim_end_matches("\r\n");
+    match kind {
+        "+" => Reply::Simple(rest.into()),
+        "-" => Reply::Error(rest.into()),
+        ":" => Reply::Int(rest.parse().unwrap()),
+        "$" if rest == "-1" => Reply::Bulk(None),
+        "$" => {
+            let mut v = vec![0; rest.parse::<usize>().unwrap() + 2];
+            r.read_exact(&mut v).unwrap();
+            v.truncate(v.len() - 2);
+            Reply::Bulk(Some(v))
+        }
+        "*" => Reply::Array(
+            (0..rest.parse::<usize>().unwrap())
+                .map(|_| read_reply(r))
+                .collect(),
+        ),
+        _ => panic!("bad reply line {line:?}"),
+    }
+}
+
+fn call(c: &mut BufReader<TcpStream>, args: &[&str]) -> Reply {
+    c.get_mut().write_all(&encode(args)).unwrap();
+    read_reply(c)
+}
+
+#[test]
+fn kv_server_speaks_resp() {
+    with_deadline(60, || {
+        let server = Server::start("kv_server", &["127.0.0.1:0", "--workers", "2"]);
+        let mut c = BufReader::new(server.connect());
+        assert_eq!(call(&mut c, &["PING"]), Reply::Simple("PONG".into()));
+        assert_eq!(call(&mut c, &["ECHO", "hi there"]), bulk("hi there"));
+        assert_eq!(call(&mut c, &["SET", "k", "v"]), ok());
+        assert_eq!(call(&mut c, &["get", "k"]), bulk("v"));
+        assert_eq!(call(&mut c, &["GET", "missing"]), Reply::Bulk(None));
+        assert_eq!(call(&mut c, &["INCR", "n"]), Reply::Int(1));
+        assert_eq!(call(&mut c, &["INCR", "n"]), Reply::Int(2));
+        assert!(
+            matches!(call(&mut c, &["INCR", "k"]), Reply::Error(e) if e.contains("not an integer"))
+        );
+        assert_eq!(call(&mut c, &["MSET", "a", "1", "b", "2"]), ok());
+        assert_eq!(
+            call(&mut c, &["MGET", "a", "b", "zz"]),
+            Reply::Array(vec![bulk("1"), bulk("2"), Reply::Bulk(None)])
+        );
+        assert_eq!(call(&mut c, &["EXISTS", "a", "b", "zz"]), Reply::Int(2));
+        assert_eq!(call(&mut c, &["DEL", "a", "zz"]), Reply::Int(1));
+        assert_eq!(call(&mut c, &["EXISTS", "a"]), Reply::Int(0));
+        // Expiry, with PX and EX.
+        assert_eq!(call(&mut c, &["SET", "t", "v", "PX", "150"]), ok());
+        assert_eq!(call(&mut c, &["SET", "t2", "v", "EX", "100"]), ok());
+        assert_eq!(call(&mut c, &["GET", "t"]), bulk("v"));
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(call(&mut c, &["GET", "t"]), Reply::Bulk(None));
+        assert_eq!(call(&mut c, &["EXISTS", "t", "t2"]), Reply::Int(1));
+        // Errors that keep the connection.
+        for bad in [
+            &["SET", "x"][..],
+            &["SET", "x", "v", "EX", "0"],
+            &["SET", "x", "v", "XX", "1"],
+            &["NOPE"],
+            &["MSET", "a"],
+        ] {
+            assert!(
+                matches!(call(&mut c, bad), Reply::Error(e) if e.starts_with("ERR")),
+                "{bad:?}"
+            );
+        }
+        // Pipelining: 200 commands in one write, 200 replies in order.
+        let batch: Vec<u8> = (0..200).flat_map(|_| encode(&["INCR", "p"])).collect();
+        c.get_mut().write_all(&batch).unwrap();
+        for i in 1..=200 {
+            assert_eq!(read_reply(&mut c), Reply::Int(i));
+        }
+        // A command trickling in a byte at a time.
+        for b in encode(&["SET", "slow", "value"]) {
+            c.get_mut().write_all(&[b]).unwrap();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!(read_reply(&mut c), ok());
+        // Inline commands, as typed into nc.
+        c.get_mut().write_all(b"PING\r\nGET slow\n").unwrap();
+        assert_eq!(read_reply(&mut c), Reply::Simple("PONG".into()));
+        assert_eq!(read_reply(&mut c), bulk("value"));
+
+        // Malformed frames: an error reply, then the server hangs up; it
+        // keeps serving everyone else.
+        for garbage in [
+            &b"*abc\r\n"[..],
+            b"*1\r\n:5\r\n",
+            b"*1\r\n$3\r\nabcdef\r\n",
+            b"*1\r\n$-7\r\n",
+            b"$1\r\n\x00",
+        ] {
+            let mut g = BufReader::new(server.connect());
+            g.get_mut().write_all(garbage).unwrap();
+            g.get_mut().write_all(b"\r\n").unwrap();
+            match read_reply(&mut g) {
+                Reply::Error(e) => assert!(e.starts_with("ERR"), "{e}"),
+                // `$1\r\n...` is an inline command named "$1": unknown command.
+                other => panic!("{garbage:?}: {other:?}"),
+            }
+        }
+        assert_eq!(call(&mut c, &["GET", "slow"]), bulk("value"));
+        server.interrupt(Duration::from_secs(10));
+    });
+}
+
+#[test]
+fn kv_server_with_redis_cli_and_benchmark() {
+    with_deadline(120, || {
+        let server = Server::start("kv_server", &["127.0.0.1:0"]);
+        let port = server.addr.port().to_string();
+        if have("redis-cli") {
+            let cli = |args: &[&str]| {
+                let out = run_bounded(
+                    command("redis-cli")
+                        .args(["-h", "127.0.0.1", "-p", &port])
+                        .args(args),
+                    Duration::from_secs(20),
+                );
+                assert!(out.status.success(), "{out:?}");
+                String::from_utf8_lossy(&out.stdout).trim().to_string()
+            };
+            assert_eq!(cli(&["ping"]), "PONG");
+            assert_eq!(cli(&["set", "greeting", "hello"]), "OK");
+            assert_eq!(cli(&["get", "greeting"]), "hello");
+            assert_eq!(cli(&["incr", "visits"]), "1");
+            assert_eq!(
+                cli(&["mget", "greeting", "nope"]).lines().next(),
+                Some("hello")
+            );
+        }
+        if have("redis-benchmark") {
+            let out = run_bounded(
+                command("redis-benchmark")
+                    .args(["-h", "127.0.0.1", "-p", &port])
+                    .args([
+                        "-q",
+                        "-n",
+                        "2000",
+                        "-t",
+                        "ping,set,get,incr,mset",
+                        "-P",
+                        "16",
+                    ]),
+                Duration::from_secs(60),
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            println!("{text}");
+            assert!(out.status.success(), "{out:?}");
+            for test in ["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET"] {
+                let line = text
+                    .rsplit('\r')
+                    .flat_map(str::lines)
+                    .find(|l| l.trim_start().starts_with(test));
+                let line = line.unwrap_or_else(|| panic!("no {test} result in {text}"));
+                assert!(line.contains("requests per second"), "{line}");
+            }
+        }
+        server.interrupt(Duration::from_secs(10));
+    });
+}
+
+// ----- chat ----------------------------------------------------------------
+
+#[test]
+fn chat_server_broadcasts_lines() {
+    with_deadline(60, || {
+        let server = Server::start("chat_server", &["127.0.0.1:0", "--workers", "2"]);
+        // Each client reads its welcome line first: it is then registered, so
+        // it hears everything said after that.
+        let mut a = BufReader::new(server.connect());
+        assert!(read_line(&mut a).starts_with("* welcome"));
+        let mut b = BufReader::new(server.connect());
+        assert!(read_line(&mut b).starts_with("* welcome"));
+        assert!(read_line(&mut a).contains("joined"));
+        a.get_mut().write_all(b"hello from a\n").unwrap();
+        assert!(read_line(&mut b).ends_with(": hello from a\n"));
+        b.get_mut().write_all(b"hi a\n").unwrap();
+        assert!(read_line(&mut a).ends_with(": hi a\n"));
+        drop(b);
+        assert!(read_line(&mut a).contains("left"));
+        server.interrupt(Duration::from_secs(10));
+    });
+}
+
+#[test]
+fn chat_server_drops_a_client_that_stops_reading() {
+    with_deadline(90, || {
+        const LINES: usize = 80_000;
+        let server = Server::start("chat_server", &["127.0.0.1:0", "--workers", "2"]);
+        // Three clients, each registered (welcomed) before the next connects:
+        // a talker, a slow client that never reads after its welcome, and an
+        // observer that reads everything as fast as it can.
+        let mut talker = BufReader::new(server.connect());
+        assert!(read_line(&mut talker).starts_with("* welcome"));
+        let mut slow = BufReader::new(server.connect());
+        assert!(read_line(&mut slow).starts_with("* welcome"));
+        let mut observer = BufReader::new(server.connect());
+        assert!(read_line(&mut observer).starts_with("* welcome"));
+        let rss_before = server.rss_kib();
+
+        // The observer counts lines (in big raw reads) until the talker's
+        // last line.
+        let counter = std::thread::spawn(move || {
+            let (mut lines, mut tail) = (0usize, Vec::new());
+            let mut buf = vec![0; 64 * 1024];
+            loop {
+                let n = observer.read(&mut buf).expect("observer read");
+                assert!(n > 0, "observer disconnected after {lines} lines");
+                lines += buf[..n].iter().filter(|&&b| b == b'\n').count();
+                tail.extend_from_slice(&buf[..n]);
+                tail.drain(..tail.len().saturating_sub(16));
+                if tail.ends_with(b": the end\n") {
+                    return lines;
+                }
+            }
+        });
+
+        // 80 MB of lines: far more than the socket buffers, kiwi's output
+        // buffer and the per-client queue together.
+        let line = [vec![b'z'; 1023], vec![b'\n']].concat();
+        for _ in 0..LINES {
+            talker.get_mut().write_all(&line).unwrap();
+        }
+        talker.get_mut().write_all(b"the end\n").unwrap();
+        // A reading client gets every line, while the slow one is dropped.
+        let seen = counter.join().unwrap();
+        assert!(seen > LINES, "observer saw {seen} lines");
+        let heard: Vec<String> = (0..3).map(|_| read_line(&mut talker)).collect();
+        assert!(
+            heard.iter().any(|l| l.contains("dropped (not reading)")),
+            "{heard:?}"
+        );
+
+        // Had the server buffered for the slow client, it would have grown by
+        // the 80 MB. What may legitimately grow: the talker's read buffer (up
+        // to what the kernel had queued, a few MiB), a few batches, and the
+        // allocator's per-thread arenas.
+        let grown = server.rss_kib().saturating_sub(rss_before);
+        println!("chat_server grew by {grown} KiB");
+        assert!(
+            grown < 40 * 1024,
+            "server grew by {grown} KiB while a client did not read"
+        );
+        // The slow client's connection is gone: reading ends (EOF or reset)
+        // after far less than the 80 MB sent.
+        let mut got = 0usize;
+        let mut buf = vec![0; 64 * 1024];
+        loop {
+            match slow.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break,
+                Err(e) => panic!("slow client: {e} after {got} bytes"),
+            }
+        }
+        assert!(got < LINES * 1024 / 2, "slow client received {got} bytes");
+        server.interrupt(Duration::from_secs(10));
+    });
+}
