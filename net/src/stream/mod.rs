@@ -142,6 +142,17 @@ impl Conn {
         }
     }
 
+    /// A stream over an already connected socket (accepted, a pair, or from
+    /// std): it is writable, so the first write goes straight to the kernel
+    /// instead of waiting for the reactor's first edge. Not for a socket whose
+    /// connect is still in progress: there, writable means "connected".
+    pub(crate) fn connected(fd: OwnedFd) -> Conn {
+        let conn = Conn::new(fd);
+        let source: &Shared = conn.reg().source();
+        kiwi_runtime::io::Source::scheduled_io(source).assume_ready(Direction::Write);
+        conn
+    }
+
     pub(crate) fn reg(&self) -> &Registration<Shared> {
         self.reg
             .as_ref()

@@ -66,7 +66,7 @@ impl fmt::Debug for AsyncTcpStream {
 
 impl AsyncTcpStream {
     pub(crate) fn from_fd(fd: OwnedFd) -> AsyncTcpStream {
-        AsyncTcpStream::from_conn(Conn::new(fd))
+        AsyncTcpStream::from_conn(Conn::connected(fd))
     }
 
     pub(crate) fn from_conn(conn: Conn) -> AsyncTcpStream {

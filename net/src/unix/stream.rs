@@ -48,7 +48,7 @@ impl fmt::Debug for AsyncUnixStream {
 impl AsyncUnixStream {
     pub(crate) fn from_fd(fd: OwnedFd) -> AsyncUnixStream {
         AsyncUnixStream {
-            conn: Conn::new(fd),
+            conn: Conn::connected(fd),
             read: ReadState::default(),
         }
     }

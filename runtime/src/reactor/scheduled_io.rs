@@ -256,6 +256,14 @@ impl ScheduledIo {
         }
     }
 
+    /// Marks `dir` ready without an edge, for a descriptor known to be ready when
+    /// it is wrapped: a connected socket is writable, so its first write should
+    /// try the syscall instead of waiting for the reactor's first turn. A wrong
+    /// guess costs one `EAGAIN`, which clears it as usual.
+    pub fn assume_ready(&self, dir: Direction) {
+        self.readiness[dir as usize].fetch_or(READY, Ordering::SeqCst);
+    }
+
     /// After `WouldBlock`: forget readiness, unless a newer edge came since `ev`.
     pub fn clear_readiness(&self, ev: ReadyEvent) {
         let cell = &self.readiness[ev.direction as usize];
