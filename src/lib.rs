@@ -34,6 +34,11 @@
 //! `async-channel`, `futures-channel`, `async-lock` and `event-listener` work on
 //! kiwi unchanged.
 
+// The README's code blocks are compiled as doctests, so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use kiwi_macros::{main, test};
 pub use kiwi_runtime::{
     block_on, spawn, spawn_blocking, spawn_local, yield_now, AbortHandle, Builder, EnterGuard,
