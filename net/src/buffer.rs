@@ -171,6 +171,13 @@ impl Buffer {
             // Everything read: start over at the front, for free.
             self.read = 0;
             self.write = 0;
+            // A burst grew the buffer past the spill size: give that memory
+            // back now that it is empty, so a connection that goes idle after
+            // a burst holds nothing. (Smaller buffers are kept: reallocating
+            // on every message would cost more than it saves.)
+            if self.data.len() > SPILL {
+                self.data = Vec::new();
+            }
         }
     }
 
@@ -280,6 +287,19 @@ impl Buffer {
         spill: &mut [u8],
         read: impl FnOnce(&mut [IoSliceMut<'_>]) -> io::Result<usize>,
     ) -> io::Result<(usize, bool)> {
+        if self.data.is_empty() {
+            // Nothing allocated yet (a new or idle connection): read into the
+            // spill alone, and allocate only for bytes that actually arrived. A
+            // wake-up that finds nothing, or a connection parked on a small
+            // read, then never allocates a buffer at all.
+            let n = read(&mut [IoSliceMut::new(spill)])?.min(spill.len());
+            if n > 0 {
+                // Room for what came plus the usual working size.
+                self.reserve(n.max(INITIAL));
+                self.append(&spill[..n]);
+            }
+            return Ok((n, n < spill.len()));
+        }
         self.reserve(INITIAL.min(SPILL));
         let free = self.writable_len();
         let n = {
@@ -302,7 +322,7 @@ impl Buffer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
+    use std::io::{self, Read};
 
     fn check(b: &Buffer) {
         assert!(b.read <= b.write && b.write <= b.data.len());
@@ -408,9 +428,57 @@ mod tests {
         }
     }
 
+    /// A buffer that already holds its initial allocation (an active connection).
+    fn allocated() -> Buffer {
+        let mut b = Buffer::new();
+        b.reserve(INITIAL);
+        assert_eq!(b.capacity(), INITIAL);
+        b
+    }
+
+    #[test]
+    fn a_read_that_finds_nothing_allocates_nothing() {
+        let mut b = Buffer::new();
+        let err = b
+            .read_with(|_| Err(io::Error::from(io::ErrorKind::WouldBlock)))
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(b.read_with(|_| Ok(0)).unwrap(), (0, true), "EOF");
+        assert_eq!(b.capacity(), 0, "an idle connection holds no buffer");
+    }
+
+    #[test]
+    fn a_fresh_buffer_reads_into_the_spill_and_keeps_only_what_arrived() {
+        let mut b = Buffer::new();
+        let mut src: &[u8] = b"ping";
+        assert_eq!(
+            b.read_with(|bufs| src.read_vectored(bufs)).unwrap(),
+            (4, true)
+        );
+        assert_eq!(b.readable(), b"ping");
+        assert_eq!(b.capacity(), INITIAL);
+    }
+
+    #[test]
+    fn a_drained_burst_gives_its_memory_back() {
+        let mut b = Buffer::new();
+        b.append(&vec![1; 2 * SPILL]);
+        assert!(b.capacity() > SPILL);
+        b.consume(2 * SPILL);
+        assert_eq!(b.capacity(), 0);
+        let mut small = allocated();
+        small.append(b"abc");
+        small.consume(3);
+        assert_eq!(
+            small.capacity(),
+            INITIAL,
+            "small buffers are kept for reuse"
+        );
+    }
+
     #[test]
     fn read_with_fits_in_free_space() {
-        let mut b = Buffer::new();
+        let mut b = allocated();
         let mut src: &[u8] = &[9; 100];
         let mut spill = [0u8; 16];
         let (n, short) = b
@@ -423,7 +491,7 @@ mod tests {
 
     #[test]
     fn read_with_spills_and_grows_just_enough() {
-        let mut b = Buffer::new();
+        let mut b = allocated();
         let data: Vec<u8> = (0..INITIAL + 10).map(|i| i as u8).collect();
         let mut src: &[u8] = &data;
         let mut spill = [0u8; 16];
@@ -437,7 +505,7 @@ mod tests {
 
     #[test]
     fn read_with_full_read_is_not_short() {
-        let mut b = Buffer::new();
+        let mut b = allocated();
         let data = vec![5u8; INITIAL + 16 + 50];
         let mut src: &[u8] = &data;
         let mut spill = [0u8; 16];
