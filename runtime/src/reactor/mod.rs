@@ -72,11 +72,11 @@ impl Reactor {
         worker: &crate::worker::WorkerShared,
         is_block_on: bool,
     ) -> io::Result<Reactor> {
-        Reactor::new(
-            is_block_on,
-            std::os::fd::AsFd::as_fd(&worker.doorbell),
-            worker.metrics.clone(),
-        )
+        worker.with_doorbell(|doorbell| {
+            let doorbell =
+                doorbell.ok_or_else(|| io::Error::other("kiwi: the worker has exited"))?;
+            Reactor::new(is_block_on, doorbell, worker.metrics.clone())
+        })
     }
 
     pub(crate) fn new(

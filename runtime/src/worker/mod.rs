@@ -123,6 +123,16 @@ impl Worker {
     }
 
     fn poll_task(&self, task: Notified) {
+        if self.closing() {
+            // The runtime is shutting down: other workers are already dropping
+            // their tasks, and their drops can wake ours (a socket's peer closing,
+            // a channel's sender dropping). Such a task must be cancelled, not
+            // polled to completion: every worker checks the runtime-wide flag,
+            // which is set before any worker is told to stop, so none polls a
+            // task another worker's teardown woke.
+            task.shutdown();
+            return;
+        }
         bump(&self.shared.metrics.polls, 1);
         if trace::enabled() {
             let slot = task.header().slot.with(|s| {
@@ -151,6 +161,12 @@ impl Worker {
         } else {
             self.until_maintenance.set(left);
         }
+    }
+
+    /// True once this worker's runtime shuts down (never for a `block_on`
+    /// thread, whose tasks end with its `block_on`).
+    fn closing(&self) -> bool {
+        !self.reactor.is_block_on && self.handle.inner.closed.load(Ordering::Acquire)
     }
 
     /// The fairness tick: remote queue, reactor (no waiting), timers.
@@ -271,6 +287,7 @@ impl Worker {
             }
         }
         self.reactor.clear();
+        self.shared.close_doorbell();
     }
 }
 

@@ -21,7 +21,11 @@ pub(crate) struct WorkerShared {
     pub(crate) runtime_id: u64,
     remote: Mutex<Remote>,
     pub(crate) handshake: Handshake,
-    pub(crate) doorbell: EventFd,
+    /// The eventfd that wakes the worker from `epoll_wait`. Closed when the
+    /// worker exits: tasks (and their wakers and handles) keep `WorkerShared`
+    /// alive long after, and must not keep a descriptor open with it. Locked only
+    /// to ring it, which only happens when the worker is parked.
+    doorbell: Mutex<Option<EventFd>>,
     /// Set by `Runtime` shutdown: the worker leaves its loop.
     pub(crate) stop: AtomicBool,
     pub(crate) metrics: Arc<WorkerMetrics>,
@@ -40,7 +44,7 @@ impl WorkerShared {
             runtime_id,
             remote: Mutex::new(Remote::default()),
             handshake: Handshake::new(),
-            doorbell: EventFd::new()?,
+            doorbell: Mutex::new(Some(EventFd::new()?)),
             stop: AtomicBool::new(false),
             metrics: Arc::new(WorkerMetrics::default()),
         })
@@ -75,9 +79,16 @@ impl WorkerShared {
                     trace::worker(self.index)
                 )
             });
-            // A failed write can only mean the descriptor is gone, which happens
-            // after the worker stopped reading it: nothing to wake.
-            let _ = self.doorbell.notify();
+            // A failed write, or a doorbell already closed, can only mean the
+            // worker has exited: there is nothing to wake.
+            if let Some(doorbell) = self
+                .doorbell
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+            {
+                let _ = doorbell.notify();
+            }
         } else {
             trace::emit(|| {
                 format!(
@@ -86,6 +97,25 @@ impl WorkerShared {
                 )
             });
         }
+    }
+
+    /// Calls `f` with the doorbell's descriptor (to register it with epoll).
+    pub(crate) fn with_doorbell<R>(
+        &self,
+        f: impl FnOnce(Option<std::os::fd::BorrowedFd<'_>>) -> R,
+    ) -> R {
+        let guard = self.doorbell.lock().unwrap_or_else(|e| e.into_inner());
+        f(guard.as_ref().map(std::os::fd::AsFd::as_fd))
+    }
+
+    /// Closes the doorbell; the worker has exited and will never park again.
+    pub(crate) fn close_doorbell(&self) {
+        let closed = self
+            .doorbell
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        drop(closed);
     }
 
     /// Requests the worker to leave its loop.
