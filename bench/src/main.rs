@@ -1,14 +1,15 @@
 //! kiwi-bench: kiwi side by side with tokio (current_thread) and smol.
 //!
 //! ```text
-//! cargo run --release -p kiwi-bench -- all [--rounds N] [--md FILE]
-//! cargo run --release -p kiwi-bench -- micro|sched|timers|wake|b1 [--rounds N]
+//! cargo run --release -p kiwi-bench -- all [--rounds N] [--full] [--md FILE]
+//! cargo run --release -p kiwi-bench -- micro|sched|timers|wake|b1|b2|b3|b7|b8 [--rounds N]
 //! ```
 //!
 //! The parent process measures nothing itself: for each group it re-executes
 //! this binary as `child <group> <runtime>` pinned to CPU 0, alternating the
 //! runtimes round by round (see [`harness`]), and prints a table of medians,
-//! ratios and noise. Load-generating threads pin themselves to CPU 1.
+//! ratios and noise. Load-generating threads pin themselves to CPU 1. The
+//! network groups (see [`net`]) start server processes the same way.
 
 mod alloc;
 mod harness;
@@ -33,12 +34,15 @@ const GROUPS: &[(&str, &str)] = &[
     ("wake", "B6 cross-thread wake, and wakes of a busy worker"),
 ];
 
+/// The network groups, in the order `all` runs them after the others.
+const NET_GROUPS: &[&str] = &["b1", "b2", "b3", "b7", "b8"];
+
 const RUNTIMES: &[&str] = &[Kiwi::NAME, Tokio::NAME, Smol::NAME];
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: kiwi-bench <all|micro|sched|timers|wake|b1> [--rounds N] [--md FILE]\n\
-         \x20      kiwi-bench server <tokio|smol|kiwi> <port>   (an echo server on 127.0.0.1)\n\
+        "usage: kiwi-bench <all|micro|sched|timers|wake|b1|b2|b3|b7|b8> [--rounds N] [--full] [--md FILE]\n\
+         \x20      kiwi-bench server <kiwi|tokio|smol> <echo|http|idle> <workers> <port>\n\
          \x20      kiwi-bench child <group> <kiwi|tokio|smol>   (internal)"
     );
     ExitCode::from(2)
@@ -54,17 +58,24 @@ fn main() -> ExitCode {
             (Some(group), Some(rt)) => run_child(group, rt),
             _ => usage(),
         },
-        "server" => match (args.get(1), args.get(2).and_then(|p| p.parse().ok())) {
-            (Some(kind), Some(port)) => match net::servers::serve(kind, port) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("kiwi-bench server {kind}: {e}");
-                    ExitCode::FAILURE
+        "server" => {
+            let app = args.get(2).and_then(|a| net::servers::App::parse(a));
+            let workers = args.get(3).and_then(|w| w.parse().ok());
+            let port = args.get(4).and_then(|p| p.parse().ok());
+            match (args.get(1), app, workers, port) {
+                (Some(kind), Some(app), Some(workers), Some(port)) => {
+                    match net::servers::serve(kind, app, workers, port) {
+                        Ok(()) => ExitCode::SUCCESS,
+                        Err(e) => {
+                            eprintln!("kiwi-bench server {kind}: {e}");
+                            ExitCode::FAILURE
+                        }
+                    }
                 }
-            },
-            _ => usage(),
-        },
-        "all" | "micro" | "sched" | "timers" | "wake" | "b1" => {
+                _ => usage(),
+            }
+        }
+        "all" | "micro" | "sched" | "timers" | "wake" | "b1" | "b2" | "b3" | "b7" | "b8" => {
             let Some(opts) = Options::parse(&args[1..]) else {
                 return usage();
             };
@@ -72,7 +83,12 @@ fn main() -> ExitCode {
                 .iter()
                 .filter(|(g, _)| cmd == "all" || g == cmd)
                 .collect();
-            match compare(&groups, cmd == "all" || cmd == "b1", &opts) {
+            let nets: Vec<&str> = NET_GROUPS
+                .iter()
+                .copied()
+                .filter(|g| cmd == "all" || g == cmd)
+                .collect();
+            match compare(&groups, &nets, &opts) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("kiwi-bench: {e}");
@@ -87,6 +103,7 @@ fn main() -> ExitCode {
 /// Command-line options of the comparing commands.
 struct Options {
     rounds: usize,
+    full: bool,
     md: Option<String>,
 }
 
@@ -94,12 +111,14 @@ impl Options {
     fn parse(args: &[String]) -> Option<Options> {
         let mut o = Options {
             rounds: 5,
+            full: false,
             md: None,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
             match a.as_str() {
                 "--rounds" => o.rounds = it.next()?.parse().ok().filter(|&n| n > 0)?,
+                "--full" => o.full = true,
                 "--md" => o.md = Some(it.next()?.clone()),
                 _ => return None,
             }
@@ -108,9 +127,9 @@ impl Options {
     }
 }
 
-/// Runs each group in alternating rounds of child processes, then B1 if
-/// asked, and prints the tables.
-fn compare(groups: &[&(&str, &str)], b1: bool, opts: &Options) -> io::Result<()> {
+/// Runs each group in alternating rounds of child processes, then the
+/// network groups asked for, and prints the tables.
+fn compare(groups: &[&(&str, &str)], nets: &[&str], opts: &Options) -> io::Result<()> {
     let mut md = String::new();
     for (group, title) in groups {
         let mut table = harness::Table::new(title, RUNTIMES);
@@ -119,10 +138,20 @@ fn compare(groups: &[&(&str, &str)], b1: bool, opts: &Options) -> io::Result<()>
         println!("{text}");
         md.push_str(&text);
     }
-    if b1 {
-        let text = net::b1::run(opts.rounds)?;
+    for &g in nets {
+        let text = match g {
+            "b1" => net::b1::run(opts.rounds, opts.full)?,
+            "b2" => net::b2::run(opts.rounds)?,
+            "b3" => net::b3::run(opts.rounds)?,
+            "b7" => net::b7::run(opts.rounds)?,
+            _ => net::b8::run(opts.rounds)?,
+        };
         println!("{text}");
         md.push_str(&text);
+        // Write as we go: a late failure keeps the tables already measured.
+        if let Some(path) = &opts.md {
+            std::fs::write(path, &md)?;
+        }
     }
     if let Some(path) = &opts.md {
         std::fs::write(path, md)?;

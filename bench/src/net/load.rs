@@ -55,10 +55,10 @@ struct Conn {
 }
 
 /// An epoll instance, closed on drop.
-struct Epoll(i32);
+pub(crate) struct Epoll(i32);
 
 impl Epoll {
-    fn new() -> io::Result<Epoll> {
+    pub(crate) fn new() -> io::Result<Epoll> {
         // SAFETY: no pointers involved.
         let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
         if fd < 0 {
@@ -66,7 +66,7 @@ impl Epoll {
         }
         Ok(Epoll(fd))
     }
-    fn add(&self, fd: i32, token: u64) -> io::Result<()> {
+    pub(crate) fn add(&self, fd: i32, token: u64) -> io::Result<()> {
         let mut ev = libc::epoll_event {
             events: (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
             u64: token,
@@ -77,7 +77,11 @@ impl Epoll {
         }
         Ok(())
     }
-    fn wait(&self, events: &mut [libc::epoll_event], timeout_ms: i32) -> io::Result<usize> {
+    pub(crate) fn wait(
+        &self,
+        events: &mut [libc::epoll_event],
+        timeout_ms: i32,
+    ) -> io::Result<usize> {
         // SAFETY: `events` is writable for `events.len()` entries.
         let n = unsafe {
             libc::epoll_wait(self.0, events.as_mut_ptr(), events.len() as i32, timeout_ms)

@@ -1,78 +1,238 @@
-//! The echo servers, one hand-written shape for every runtime: an accept loop
-//! that spawns one task per connection; the task reads into a 16 KiB buffer
-//! and writes back what it read until EOF. Each prints `listening` once bound.
+//! The servers, one hand-written shape per application for every runtime:
+//! an accept loop that spawns one task per connection.
 //!
-//! kiwi's joins when `kiwi::net` lands: the same shape with
-//! `kiwi::net::AsyncTcpListener` inside `kiwi::block_on`.
+//! - `echo`: the task reads into a 16 KiB buffer and `write_all`s back what it
+//!   read, until EOF.
+//! - `http`: see [`super::http`] (a minimal HTTP/1.1 keep-alive server).
+//! - `idle`: the task awaits a 1-byte read (B7: what an idle connection costs).
+//!
+//! `kiwi-bench server <kiwi|tokio|smol> <echo|http|idle> <workers> <port>`
+//! listens on 127.0.0.1:`port` and prints `listening`. `workers` 0 is the
+//! single-threaded runtime (`kiwi::block_on`, tokio `current_thread`, smol's
+//! `LocalExecutor`); N > 0 is an N-worker runtime (kiwi `Builder::workers(N)`,
+//! tokio `multi_thread`), whose `block_on` thread runs the accept loop.
+//! Every line then read on stdin is answered on stdout with one line of
+//! counters (`counters <polls of worker 0> <polls of worker 1> ...`, kiwi only;
+//! `counters` alone otherwise); EOF on stdin ends the process.
 
-use std::io;
+use std::io::{self, BufRead, Write};
 use std::net::{Ipv4Addr, TcpListener};
+
+use super::http;
 
 const BUF: usize = 16 * 1024;
 
-fn listening() {
-    println!("listening");
+/// Which per-connection handler a server runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum App {
+    /// Echo what was read.
+    Echo,
+    /// Minimal HTTP/1.1 `Hello, World!`.
+    Http,
+    /// Park on a 1-byte read.
+    Idle,
 }
 
-/// Runs the echo server `kind` on 127.0.0.1:`port` until killed.
-pub fn serve(kind: &str, port: u16) -> io::Result<()> {
-    match kind {
-        "tokio" => tokio_echo(port),
-        "smol" => smol_echo(port),
-        "kiwi" => Err(io::Error::other("kiwi::net is not usable yet")),
-        _ => Err(io::Error::other(format!("unknown server {kind}"))),
+impl App {
+    /// Parses `echo`, `http` or `idle`.
+    pub fn parse(s: &str) -> Option<App> {
+        match s {
+            "echo" => Some(App::Echo),
+            "http" => Some(App::Http),
+            "idle" => Some(App::Idle),
+            _ => None,
+        }
     }
 }
 
-fn tokio_echo(port: u16) -> io::Result<()> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
-        listening();
+/// Raises the soft descriptor limit to the hard one (B7 needs 10k sockets).
+pub fn raise_nofile_limit() {
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        let mut l: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 && l.rlim_cur < l.rlim_max {
+            l.rlim_cur = l.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+        }
+    }
+}
+
+/// Prints `listening`, then answers each stdin line with `counters ...`
+/// from a plain thread; exits the process at EOF.
+fn listening(counters: impl Fn() -> Vec<u64> + Send + 'static) {
+    println!("listening");
+    let _ = io::stdout().flush();
+    std::thread::spawn(move || {
+        for line in io::stdin().lock().lines() {
+            if line.is_err() {
+                break;
+            }
+            let mut s = String::from("counters");
+            for c in counters() {
+                s.push_str(&format!(" {c}"));
+            }
+            println!("{s}");
+            let _ = io::stdout().flush();
+        }
+        std::process::exit(0);
+    });
+}
+
+/// Runs server `kind` with `app` on 127.0.0.1:`port` until killed.
+pub fn serve(kind: &str, app: App, workers: usize, port: u16) -> io::Result<()> {
+    raise_nofile_limit();
+    match kind {
+        "kiwi" => kiwi_serve(app, workers, port),
+        "tokio" => tokio_serve(app, workers, port),
+        "smol" if workers == 0 => smol_serve(app, port),
+        _ => Err(io::Error::other(format!("unknown server {kind}/{workers}"))),
+    }
+}
+
+fn kiwi_serve(app: App, workers: usize, port: u16) -> io::Result<()> {
+    use kiwi::io::{AsyncReadExt, AsyncWriteExt};
+    use kiwi::net::AsyncTcpListener;
+    let main = async move {
+        let listener = AsyncTcpListener::bind(format!("127.0.0.1:{port}").as_str()).await?;
+        let metrics = kiwi::Handle::current().metrics();
+        listening(move || {
+            (0..metrics.num_workers())
+                .map(|i| metrics.worker(i).polls())
+                .collect()
+        });
         loop {
             let (mut s, _) = listener.accept().await?;
             s.set_nodelay(true)?;
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; BUF];
-                loop {
-                    let n = match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => n,
-                    };
-                    if s.write_all(&buf[..n]).await.is_err() {
-                        return;
+            match app {
+                App::Echo => drop(kiwi::spawn(async move {
+                    let mut buf = vec![0u8; BUF];
+                    loop {
+                        let n = match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        };
+                        if s.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
                     }
-                }
-            });
+                })),
+                App::Http => drop(kiwi::spawn(async move {
+                    let mut c = http::Conn::new();
+                    while let Ok(n) = s.read(c.spare()).await {
+                        match c.filled(n) {
+                            Some(out) if s.write_all(out).await.is_ok() => c.sent(),
+                            _ => return,
+                        }
+                    }
+                })),
+                App::Idle => drop(kiwi::spawn(async move {
+                    let mut b = [0u8; 1];
+                    let _ = s.read(&mut b).await;
+                })),
+            }
+        }
+    };
+    if workers == 0 {
+        kiwi::block_on(main)
+    } else {
+        kiwi::Builder::new()
+            .workers(workers)
+            .build()?
+            .block_on(main)
+    }
+}
+
+fn tokio_serve(app: App, workers: usize, port: u16) -> io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = if workers == 0 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()?
+    };
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
+        listening(Vec::new);
+        loop {
+            let (mut s, _) = listener.accept().await?;
+            s.set_nodelay(true)?;
+            match app {
+                App::Echo => drop(tokio::spawn(async move {
+                    let mut buf = vec![0u8; BUF];
+                    loop {
+                        let n = match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        };
+                        if s.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                })),
+                App::Http => drop(tokio::spawn(async move {
+                    let mut c = http::Conn::new();
+                    while let Ok(n) = s.read(c.spare()).await {
+                        match c.filled(n) {
+                            Some(out) if s.write_all(out).await.is_ok() => c.sent(),
+                            _ => return,
+                        }
+                    }
+                })),
+                App::Idle => drop(tokio::spawn(async move {
+                    let mut b = [0u8; 1];
+                    let _ = s.read(&mut b).await;
+                })),
+            }
         }
     })
 }
 
-fn smol_echo(port: u16) -> io::Result<()> {
+fn smol_serve(app: App, port: u16) -> io::Result<()> {
     use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
     let ex = async_executor::LocalExecutor::new();
     async_io::block_on(ex.run(async {
         let listener = async_io::Async::<TcpListener>::bind((Ipv4Addr::LOCALHOST, port))?;
-        listening();
+        listening(Vec::new);
         loop {
             let (mut s, _) = listener.accept().await?;
             s.get_ref().set_nodelay(true)?;
-            ex.spawn(async move {
-                let mut buf = vec![0u8; BUF];
-                loop {
-                    let n = match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => n,
-                    };
-                    if s.write_all(&buf[..n]).await.is_err() {
-                        return;
-                    }
-                }
-            })
-            .detach();
+            match app {
+                App::Echo => ex
+                    .spawn(async move {
+                        let mut buf = vec![0u8; BUF];
+                        loop {
+                            let n = match s.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => n,
+                            };
+                            if s.write_all(&buf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    })
+                    .detach(),
+                App::Http => ex
+                    .spawn(async move {
+                        let mut c = http::Conn::new();
+                        while let Ok(n) = s.read(c.spare()).await {
+                            match c.filled(n) {
+                                Some(out) if s.write_all(out).await.is_ok() => c.sent(),
+                                _ => return,
+                            }
+                        }
+                    })
+                    .detach(),
+                App::Idle => ex
+                    .spawn(async move {
+                        let mut b = [0u8; 1];
+                        let _ = s.read(&mut b).await;
+                    })
+                    .detach(),
+            }
         }
     }))
 }

@@ -1,0 +1,86 @@
+//! B8: two workers, unpinned. kiwi `Builder::workers(2)` against tokio
+//! `multi_thread` with 2 workers (the `block_on` thread runs the accept loop
+//! in both); neither the server nor the load generator is pinned, so they
+//! share both cores. Echo: the closed-loop generator, 256 conns × 64 B. HTTP:
+//! `wrk -t1 -c256 -d3s`, depth 1. The point is kiwi's balance across its
+//! workers (share of task polls per worker over the window, from its
+//! counters), not absolute speed; tokio exposes no poll counter without
+//! `tokio_unstable`.
+
+use std::io;
+
+use super::b1::{echo_point, figure};
+use super::b3::{wrk, wrk_available, wrk_figures};
+use super::proc::Server;
+use crate::harness::{Better, Figure, Table};
+
+const CONTENDERS: &[&str] = &["kiwi", "tokio"];
+const WORKERS: usize = 2;
+
+/// Lets the calling thread run on every CPU again (B1 pinned it to CPU 1).
+fn unpin_current_thread() {
+    // SAFETY: cpu_set_t is plain data; we set bits in our own copy.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for cpu in 0..crate::procfs::online_cpus() {
+            libc::CPU_SET(cpu, &mut set);
+        }
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+/// Shares of the polls per worker, as figures (kiwi only).
+fn balance(label: &str, polls: &[u64]) -> Vec<Figure> {
+    if polls.is_empty() {
+        return Vec::new();
+    }
+    let total: u64 = polls.iter().sum();
+    let mut f: Vec<Figure> = polls
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            figure(
+                format!("{label}: worker {i} share of polls"),
+                "%",
+                Better::Higher,
+                p as f64 * 100.0 / total.max(1) as f64,
+            )
+        })
+        .collect();
+    f.push(figure(
+        format!("{label}: polls, all workers"),
+        "polls",
+        Better::Lower,
+        total as f64,
+    ));
+    f
+}
+
+/// Runs B8 for `rounds` alternating rounds and returns the rendered table.
+pub fn run(rounds: usize) -> io::Result<String> {
+    unpin_current_thread();
+    let http = wrk_available();
+    let mut table = Table::new(
+        "B8 two workers, unpinned, load sharing the cores (balance, not speed)",
+        CONTENDERS,
+    );
+    table.run_rounds(rounds, |c| {
+        let mut figures = Vec::new();
+        let mut server = Server::start(CONTENDERS[c], "echo", WORKERS, None)?;
+        let (f, polls) = echo_point(&mut server, "echo 256 conn × 64 B", 256, 64, false)?;
+        figures.extend(f.into_iter().filter(|f| !f.name.ends_with(": p50")));
+        figures.extend(balance("echo", &polls));
+        drop(server);
+        if http {
+            let mut server = Server::start(CONTENDERS[c], "http", WORKERS, None)?;
+            let p0 = server.counters()?;
+            let r = wrk(&server, None, false, false)?;
+            let p1 = server.counters()?;
+            figures.extend(wrk_figures("http depth 1", &r));
+            let polls: Vec<u64> = p1.iter().zip(&p0).map(|(b, a)| b - a).collect();
+            figures.extend(balance("http", &polls));
+        }
+        Ok(figures)
+    })?;
+    Ok(table.render())
+}
