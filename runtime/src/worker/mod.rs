@@ -246,6 +246,11 @@ impl Worker {
         }
         bump(&self.shared.metrics.parks, 1);
         self.turn_reactor(timeout);
+        // The reactor, the timers and the remote queue were all just looked at:
+        // the fairness tick need not do it again for another full interval (this
+        // saves an `epoll_wait(0)` per interval on a server whose queue empties
+        // between batches of events).
+        self.until_maintenance.set(MAINTENANCE_INTERVAL);
         if self.shared.handshake.unpark() {
             self.take_remote();
         }

