@@ -36,6 +36,7 @@ use crate::sys::signal as sys;
 /// kiwi_runtime::block_on(async {
 ///     let ctrl_c = kiwi_runtime::signal::ctrl_c();
 ///     // Send ourselves a SIGINT, as a terminal would on Ctrl-C.
+///     // SAFETY: kill(2) with our own pid touches no memory of ours.
 ///     unsafe { libc::kill(libc::getpid(), libc::SIGINT) };
 ///     ctrl_c.await.unwrap();
 /// });

@@ -32,6 +32,8 @@ pub mod socket;
 #[doc(hidden)]
 macro_rules! syscall {
     ($fn:ident ( $($arg:expr),* $(,)? )) => {{
+        // SAFETY: the caller's `// SAFETY:` comment, above the macro call,
+        // says why the arguments are valid for this call.
         #[allow(clippy::undocumented_unsafe_blocks)]
         let res = unsafe { ::libc::$fn($($arg),*) };
         if res == -1 {

@@ -326,9 +326,10 @@ unsafe fn drop_stage<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
 /// # Safety
 /// The reference count has reached zero.
 unsafe fn dealloc<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
-    // SAFETY: the count is zero: no other reference exists, so we may rebuild the
-    // Box that `allocate` leaked. Dropping it drops the stage (by now `Consumed`,
-    // or the output of a task whose handle never read it), the join waker and the
-    // scheduler handle.
-    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
+    // Dropping the Box drops the stage (by now `Consumed`, or the output of a
+    // task whose handle never read it), the join waker and the scheduler handle.
+    // SAFETY: the count is zero: no other reference exists, so we may rebuild
+    // the Box that `allocate` leaked.
+    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) };
+    drop(cell);
 }

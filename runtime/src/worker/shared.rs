@@ -161,10 +161,8 @@ impl Schedule for Arc<WorkerShared> {
             let header = unsafe { task.as_ref() };
             header.state.ref_inc();
             // SAFETY: we just took the reference the registry keeps.
-            let slot = w
-                .registry
-                .borrow_mut()
-                .insert(unsafe { Task::from_raw(task) });
+            let owned = unsafe { Task::from_raw(task) };
+            let slot = w.registry.borrow_mut().insert(owned);
             // SAFETY: owner thread: the slot is ours to write.
             header.slot.with_mut(|s| unsafe { *s = slot });
             bump(&self.metrics.spawned, 1);
