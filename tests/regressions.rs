@@ -73,3 +73,55 @@ fn pinned_future_moved_before_drop() {
         }
     });
 }
+
+/// Bug (found in review): a panic in a `block_on` root future skipped the
+/// worker's shutdown, so a `spawn_local` task whose waker lived on another
+/// thread was later freed there by the last waker, dropping its `!Send` future
+/// on the wrong thread (and its JoinHandle never resolved).
+#[test]
+fn block_on_root_panic_skipped_local_task_shutdown() {
+    with_deadline(10, || {
+        let log = rt_util::DropLog::default();
+        let l = log.clone();
+        let (tx, rx) = std::sync::mpsc::channel::<std::task::Waker>();
+        let res = std::thread::Builder::new()
+            .name("owner".into())
+            .spawn(move || {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                    kiwi::block_on(async move {
+                        let g = l.guard();
+                        let not_send = std::rc::Rc::new(());
+                        kiwi::spawn_local(async move {
+                            let _g = g;
+                            let _rc = not_send;
+                            std::future::poll_fn(|cx| {
+                                let _ = tx.send(cx.waker().clone());
+                                std::task::Poll::<()>::Pending
+                            })
+                            .await
+                        });
+                        kiwi::yield_now().await;
+                        panic!("root future panics");
+                    })
+                }))
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(res.is_err(), "the root panic propagates");
+        let waker = rx.recv().unwrap();
+        assert_eq!(
+            log.count(),
+            1,
+            "the local task was dropped when block_on unwound"
+        );
+        assert_eq!(log.thread_names(), vec![Some("owner".to_string())]);
+        std::thread::Builder::new()
+            .name("other".into())
+            .spawn(move || drop(waker))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(log.count(), 1);
+    });
+}

@@ -179,9 +179,13 @@ impl Handle {
             .expect("kiwi: block_on could not create its epoll instance");
         let worker = Worker::new(shared, self.clone(), Arc::new(reactor));
         let future = pin!(future);
+        // Local tasks still on this thread are dropped before returning, and also
+        // when the root future panics: otherwise a `spawn_local` task whose waker
+        // lives on another thread would be freed (and its `!Send` future dropped)
+        // there, by the last waker.
+        let shutdown = ShutdownOnDrop(&worker);
         let out = worker.run(Some(future));
-        // Local tasks still on this thread are dropped here, before returning.
-        worker.shutdown();
+        drop(shutdown);
         out.expect("the loop only returns when the root future is ready")
     }
 
@@ -243,5 +247,14 @@ impl Drop for Inner {
     fn drop(&mut self) {
         // The last handle of a `kiwi::block_on` runtime: nothing runs anymore.
         self.closed.store(true, Ordering::Release);
+    }
+}
+
+/// Shuts a worker down when dropped, on the normal path and on unwind alike.
+pub(crate) struct ShutdownOnDrop<'a>(pub(crate) &'a Worker);
+
+impl Drop for ShutdownOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.shutdown();
     }
 }

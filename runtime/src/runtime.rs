@@ -29,8 +29,10 @@ const DROP_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub(crate) fn worker_main(shared: Arc<WorkerShared>, handle: Handle, reactor: Arc<Reactor>) {
     let worker = Worker::new(shared, handle, reactor);
+    // Shut down even if the loop unwinds (a foreign waker that panics inside the
+    // reactor), so that every task is still dropped on this thread.
+    let _shutdown = crate::handle::ShutdownOnDrop(&worker);
     worker.run::<std::future::Pending<()>>(None);
-    worker.shutdown();
 }
 
 /// The kiwi runtime: worker threads, their reactors and timers, a blocking pool.

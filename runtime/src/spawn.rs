@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::context;
+use crate::handle::Handle;
 use crate::runtime;
 use crate::task::{new_task, JoinHandle};
 
@@ -33,13 +34,17 @@ use crate::task::{new_task, JoinHandle};
 pub fn block_on<F: Future>(future: F) -> F::Output {
     let (handle, shared) =
         runtime::current_thread().expect("kiwi::block_on could not create its eventfd");
-    let out = handle.block_on_here(future, Some(shared));
-    handle.inner.closed.store(true, Ordering::Release);
-    handle
-        .inner
-        .blocking
-        .shutdown(Instant::now() + Duration::from_secs(1));
-    out
+    // Close the runtime and its blocking pool on return, and on unwind too.
+    struct Close<'a>(&'a Handle);
+    impl Drop for Close<'_> {
+        fn drop(&mut self) {
+            self.0.inner.closed.store(true, Ordering::Release);
+            let deadline = Instant::now() + Duration::from_secs(1);
+            self.0.inner.blocking.shutdown(deadline);
+        }
+    }
+    let _close = Close(&handle);
+    handle.block_on_here(future, Some(shared))
 }
 
 /// Spawns a `Send` task onto the current runtime (round-robin over its workers).

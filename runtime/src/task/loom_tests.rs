@@ -245,3 +245,46 @@ fn loom_last_waker_dropped_on_another_thread() {
         assert_eq!(log.freed.load(Ordering::SeqCst), 1);
     });
 }
+
+/// Regression model (found in review): a `JoinHandle` re-polled with another
+/// waker reads the join-waker cell while the owner completes the task; the owner
+/// used to `take()` the waker out of the cell (a write racing that read).
+#[test]
+fn loom_join_handle_repoll_races_completion() {
+    use std::task::{RawWaker, RawWakerVTable};
+    static NOOP: RawWakerVTable =
+        RawWakerVTable::new(|p| RawWaker::new(p, &NOOP), |_| {}, |_| {}, |_| {});
+    fn distinct_waker(tag: &'static u8) -> Waker {
+        // SAFETY: the vtable's functions ignore the data pointer.
+        unsafe { Waker::from_raw(RawWaker::new(tag as *const u8 as *const (), &NOOP)) }
+    }
+    static A: u8 = 1;
+    static B: u8 = 2;
+    loom::model(|| {
+        let (owner, log, waker_out, mut join) = setup();
+        // The handle registers waker A.
+        let wa = distinct_waker(&A);
+        assert!(Pin::new(&mut join)
+            .poll(&mut Context::from_waker(&wa))
+            .is_pending());
+        run_owner(&owner);
+        let w = waker_out.lock().unwrap().take().unwrap();
+        w.wake();
+        // Re-poll with waker B on another thread while the owner completes it.
+        let poller = thread::spawn(move || {
+            let wb = distinct_waker(&B);
+            let mut join = join;
+            let r = Pin::new(&mut join).poll(&mut Context::from_waker(&wb));
+            (join, r.is_ready())
+        });
+        run_owner(&owner);
+        let (mut join, ready) = poller.join().unwrap();
+        if !ready {
+            assert!(matches!(noop_poll(&mut join), Poll::Ready(Ok(_))));
+        }
+        drop(join);
+        assert_eq!(log.future_drops.load(Ordering::SeqCst), 1);
+        assert_eq!(log.output_drops.load(Ordering::SeqCst), 1);
+        assert_eq!(log.freed.load(Ordering::SeqCst), 1);
+    });
+}

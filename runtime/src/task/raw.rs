@@ -257,11 +257,16 @@ unsafe fn complete<F: Future + 'static, S: Schedule>(
             .with_mut(|s| unsafe { mem::replace(&mut *s, Stage::Consumed) });
         let _ = catch_unwind(AssertUnwindSafe(move || drop(old)));
     } else if prev.is(JOIN_WAKER) {
-        // SAFETY: JOIN_WAKER and COMPLETE both set: the cell is ours (state.rs).
-        let w = cell.header.join_waker.with_mut(|w| unsafe { (*w).take() });
-        if let Some(w) = w {
-            w.wake();
-        }
+        // Read, never take: the JoinHandle may be reading the cell right now (a
+        // re-poll that loaded the state just before COMPLETE was set, and is
+        // comparing wakers). Two reads never race; the waker is dropped with
+        // the task, or replaced by the handle while not complete.
+        // SAFETY: with JOIN_WAKER and COMPLETE set, nobody writes the cell.
+        cell.header.join_waker.with(|w| {
+            if let Some(w) = unsafe { &*w } {
+                w.wake_by_ref();
+            }
+        });
     }
     let from_registry = cell.scheduler.release(ptr);
     if cell.header.state.ref_dec(held + from_registry as usize) {

@@ -19,8 +19,11 @@
 //! - A wake while `RUNNING` only sets `NOTIFIED`; the poller, seeing it when it
 //!   finishes, puts the task back on its queue. No second queue entry is made.
 //! - While `JOIN_WAKER` is clear and `COMPLETE` is clear, only the `JoinHandle` may
-//!   touch the join-waker cell. Once `JOIN_WAKER` is set, only the completing owner
-//!   may (it takes and wakes the waker after setting `COMPLETE`).
+//!   touch the join-waker cell (it writes its waker there, then sets `JOIN_WAKER`).
+//!   Once `JOIN_WAKER` is set, nobody writes it until the handle clears the bit
+//!   again (which fails once `COMPLETE` is set); the completing owner only
+//!   *reads* it to wake it, because the handle may be reading it at the same time
+//!   (comparing wakers on a re-poll). The waker is dropped with the task.
 //! - Exactly one side drops the output: the owner, if `JOIN_INTEREST` was clear when
 //!   it set `COMPLETE`; otherwise the `JoinHandle`, which reads it or drops it.
 //! - The reference that frees the task is the last one, whichever thread drops it;
