@@ -261,9 +261,10 @@ unsafe fn complete<F: Future + 'static, S: Schedule>(
         // re-poll that loaded the state just before COMPLETE was set, and is
         // comparing wakers). Two reads never race; the waker is dropped with
         // the task, or replaced by the handle while not complete.
-        // SAFETY: with JOIN_WAKER and COMPLETE set, nobody writes the cell.
         cell.header.join_waker.with(|w| {
-            if let Some(w) = unsafe { &*w } {
+            // SAFETY: with JOIN_WAKER and COMPLETE set, nobody writes the cell.
+            let waker = unsafe { &*w };
+            if let Some(w) = waker {
                 w.wake_by_ref();
             }
         });
