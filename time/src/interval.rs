@@ -34,7 +34,8 @@ pub enum MissedTickBehavior {
     #[default]
     Burst,
     /// Return one late tick, then continue a full period after *now*: the
-    /// schedule shifts. At 35 ms one call returns (reporting 10 ms); the next
+    /// schedule shifts. (A tick at most 5 ms late counts as on
+    /// time under every behaviour, as in tokio.) At 35 ms one call returns (reporting 10 ms); the next
     /// ticks come at 45, 55, 65 ms...
     Delay,
     /// Return one late tick, then continue at the next instant of the
@@ -43,12 +44,16 @@ pub enum MissedTickBehavior {
     Skip,
 }
 
+/// How late a tick may be observed and still count as on time (tokio's rule):
+/// later than this, the [`MissedTickBehavior`] decides the next tick.
+pub(crate) const LATE_TOLERANCE: Duration = Duration::from_millis(5);
+
 impl MissedTickBehavior {
     /// The next tick after the one `scheduled` for, observed at `now`.
     fn next(self, scheduled: Instant, now: Instant, period: Duration) -> Instant {
         let on_schedule = deadline_after(scheduled, period);
-        if now < on_schedule {
-            return on_schedule; // late by less than a period: nothing missed
+        if now <= deadline_after(scheduled, LATE_TOLERANCE) {
+            return on_schedule; // on time, give or take the tolerance
         }
         match self {
             MissedTickBehavior::Burst => on_schedule,
@@ -259,8 +264,20 @@ mod tests {
             MissedTickBehavior::Delay,
             MissedTickBehavior::Skip,
         ] {
-            assert_eq!(b.next(ms(t, 10), ms(t, 17), P), ms(t, 20), "{b:?}");
+            // 5 ms late is still on time (tokio's tolerance).
+            assert_eq!(b.next(ms(t, 10), ms(t, 15), P), ms(t, 20), "{b:?}");
         }
+    }
+
+    #[test]
+    fn late_beyond_the_tolerance_within_a_period_follows_the_behaviour() {
+        // Found in review: Delay must re-anchor on `now` as soon as a tick is
+        // more than 5 ms late, even when less than a period late (tokio's rule).
+        let t = Instant::now();
+        let (s, now) = (ms(t, 10), ms(t, 17));
+        assert_eq!(MissedTickBehavior::Burst.next(s, now, P), ms(t, 20));
+        assert_eq!(MissedTickBehavior::Delay.next(s, now, P), ms(t, 27));
+        assert_eq!(MissedTickBehavior::Skip.next(s, now, P), ms(t, 20));
     }
 
     #[test]

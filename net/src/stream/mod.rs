@@ -44,6 +44,13 @@ pub(crate) struct ReadState {
     buf: Buffer,
 }
 
+impl ReadState {
+    /// Bytes read from the socket but not yet handed to the user.
+    pub(crate) fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+}
+
 /// Implements `AsyncRead`, `AsyncBufRead` and `AsyncWrite` for a type with a
 /// `conn` (something that derefs to [`Conn`]) and a `read` ([`ReadState`]) field,
 /// or (`write_only`) just `AsyncWrite` for a type with a `conn`.
@@ -168,6 +175,30 @@ impl Conn {
     /// The reactor may still hold a clone of the shared `Arc` for a moment, so
     /// the descriptor cannot be moved out of it; it is duplicated instead
     /// (`F_DUPFD_CLOEXEC`), and the original closes with the last `Arc`.
+    /// Gives the descriptor back, refusing (with a clear error) to lose bytes:
+    /// `buffered` bytes already read, or bytes still queued after one
+    /// nonblocking flush attempt. On refusal the stream is dropped through the
+    /// normal graceful close, which still delivers the queued bytes.
+    pub(crate) fn into_fd_checked(self, buffered: usize) -> io::Result<OwnedFd> {
+        if buffered > 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("kiwi: into_std would lose {buffered} bytes already read into the stream's buffer; read them first"),
+            ));
+        }
+        if self.queued() > 0 {
+            self.flush_now_best_effort(self.reg());
+            let left = self.queued();
+            if left > 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    format!("kiwi: into_std would lose {left} queued bytes not yet sent; flush the stream first"),
+                ));
+            }
+        }
+        self.into_fd()
+    }
+
     pub(crate) fn into_fd(mut self) -> io::Result<OwnedFd> {
         let reg = self
             .reg
@@ -310,6 +341,12 @@ impl Conn {
         let mut written = 0;
         if out.buf.is_empty() {
             let fd = s.fd();
+            // "Short" means the kernel took less than it was offered, and a
+            // vectored send is offered at most `MAX_IOV` buffers. Judged against
+            // `total`, a full send of the first `MAX_IOV` would clear readiness,
+            // and queueing the rest with the socket still writable would leave
+            // it where no edge ever flushes it (found in review).
+            let offered: usize = bufs.iter().take(sys::MAX_IOV).map(|b| b.len()).sum();
             // Direct write. Pending here only means "not writable now": the bytes
             // get queued below instead, so the waker it left is never needed.
             match self.reg().poll_io(cx, Direction::Write, || {
@@ -318,17 +355,29 @@ impl Conn {
                 } else {
                     sys::send_vectored(fd, bufs)?
                 };
-                Ok(if n < total {
+                Ok(if n < offered {
                     Io::Drained(n)
                 } else {
                     Io::Done(n)
                 })
             }) {
                 Poll::Ready(Ok(n)) if n == total => return Poll::Ready(Ok(n)),
+                // Everything offered went out and the socket is still writable:
+                // report the partial write (the caller writes the rest next);
+                // queueing it now would leave it waiting for an edge that is not
+                // owed.
+                Poll::Ready(Ok(n)) if n >= offered => return Poll::Ready(Ok(n)),
                 Poll::Ready(Ok(n)) => written = n,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => {}
             }
+        } else if let Poll::Ready(Err(e)) = self.reg().poll_ready(cx, Direction::Write) {
+            // Bytes are already queued, so only a writable edge will flush them:
+            // the line above makes sure the registration lives in a reactor that
+            // will see one, moving it here if the one that registered it is gone
+            // (a `block_on` that returned). Without it, a writer waiting at the
+            // high-water mark waited forever (found in review).
+            return Poll::Ready(Err(e));
         }
         let room = out.high_water.saturating_sub(out.buf.len());
         if room == 0 && written == 0 {

@@ -131,7 +131,11 @@ impl AsyncTcpStream {
     ///
     /// # Errors
     ///
-    /// If the reactor could not forget the descriptor.
+    /// `InvalidInput` if bytes already read into the stream's buffer would be
+    /// lost (read them first), `WouldBlock` if queued bytes could not all be
+    /// sent at once (flush first); in both cases the stream is closed the
+    /// normal, graceful way. Otherwise, if the reactor could not forget the
+    /// descriptor.
     ///
     /// # Examples
     ///
@@ -145,7 +149,10 @@ impl AsyncTcpStream {
     /// # }).unwrap();
     /// ```
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
-        Ok(std::net::TcpStream::from(self.conn.into_fd()?))
+        let buffered = self.read.buffered();
+        Ok(std::net::TcpStream::from(
+            self.conn.into_fd_checked(buffered)?,
+        ))
     }
 
     /// The local address.

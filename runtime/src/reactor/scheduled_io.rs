@@ -15,7 +15,8 @@
 //! meanwhile, clearing would erase readiness nobody consumed, and with
 //! edge-triggered epoll no second edge would come. The tick is full-width, so it
 //! never wraps back to an old value (tokio issues 6133, 8054 and 8331 came from
-//! narrow ticks and stale clears). `CLOSED` and `ERROR` are never cleared.
+//! narrow ticks and stale clears). `CLOSED` is never cleared; `ERROR` is cleared
+//! with `READY` (a datagram socket's error is reported once).
 //!
 //! Waiting: `&mut` operations (a stream's read and write) use one `AtomicWaker`
 //! per direction; a stream has one reader and one writer. `&self` operations (a
@@ -269,9 +270,15 @@ impl ScheduledIo {
         let cell = &self.readiness[ev.direction as usize];
         // Clearing only works if the word is unchanged since the snapshot; a
         // failed exchange means a newer edge, which must survive.
+        // `ERROR` goes with `READY`: on a datagram socket an error (an ICMP port
+        // unreachable) is reported once, by the next operation, and is then gone;
+        // kept, it would make every later wait return at once and the operation
+        // loop spin on `WouldBlock` (found in review). A stream whose error is
+        // real keeps failing its operations, which never say `WouldBlock`.
+        // `CLOSED` stays: a hang-up is final.
         let _ = cell.compare_exchange(
             ev.word,
-            ev.word & !READY,
+            ev.word & !(READY | ERROR),
             Ordering::SeqCst,
             Ordering::SeqCst,
         );

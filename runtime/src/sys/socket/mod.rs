@@ -19,6 +19,10 @@
 mod addr;
 mod options;
 
+/// Most buffers one vectored call takes (`UIO_MAXIOV`); the rest are ignored by
+/// that call, so a short result must be judged against the first `MAX_IOV`.
+pub const MAX_IOV: usize = libc::UIO_MAXIOV as usize;
+
 pub use addr::{Family, Kind, SockAddr};
 pub use options::*;
 
@@ -104,7 +108,7 @@ pub fn readv(fd: BorrowedFd<'_>, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usiz
     // SAFETY: msghdr is plain data; all-zero means "no address, no control data".
     let mut msg: libc::msghdr = unsafe { MaybeUninit::zeroed().assume_init() };
     msg.msg_iov = bufs.as_mut_ptr().cast::<libc::iovec>();
-    msg.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
+    msg.msg_iovlen = bufs.len().min(MAX_IOV) as _;
     // SAFETY: IoSliceMut is ABI-compatible with iovec; each points to memory valid
     // for writes of its length; `msg` lives across the call.
     syscall!(recvmsg(raw(fd), &mut msg, 0)).map(|n| n as usize)
@@ -140,7 +144,7 @@ pub fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Result<usi
     let mut msg: libc::msghdr = unsafe { MaybeUninit::zeroed().assume_init() };
     // The kernel only reads through msg_iov for a send.
     msg.msg_iov = bufs.as_ptr().cast_mut().cast::<libc::iovec>();
-    msg.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
+    msg.msg_iovlen = bufs.len().min(MAX_IOV) as _;
     // SAFETY: IoSlice is ABI-compatible with iovec; each points to readable memory
     // of its length; `msg` lives across the call.
     syscall!(sendmsg(raw(fd), &msg, libc::MSG_NOSIGNAL)).map(|n| n as usize)
