@@ -4,31 +4,20 @@
 //! generator and hash for verifying echoed bytes.
 #![allow(dead_code)]
 
+// One deadline helper and one generator for every test binary.
+#[path = "../rt_util/mod.rs"]
+mod rt_util;
+#[path = "../util/mod.rs"]
+mod util;
+#[allow(unused_imports)] // not every test binary uses both
+pub use rt_util::with_deadline;
+#[allow(unused_imports)]
+pub use util::Rng;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicIsize, Ordering};
-use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::time::{Duration, Instant};
-
-/// Runs `f` on its own thread and fails the test if it takes longer than `secs`
-/// (the same contract as `rt_util::with_deadline`): a hang becomes a failure
-/// instead of a stuck CI run.
-pub fn with_deadline<F: FnOnce() + Send + 'static>(secs: u64, f: F) {
-    let (tx, rx) = channel();
-    let body = std::thread::spawn(move || {
-        f();
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(()) => body.join().unwrap(),
-        Err(RecvTimeoutError::Timeout) => panic!("test exceeded its {secs} s deadline"),
-        Err(RecvTimeoutError::Disconnected) => {
-            if let Err(p) = body.join() {
-                std::panic::resume_unwind(p);
-            }
-        }
-    }
-}
 
 /// True when `KIWI_STRESS=1` asks for the full-size figures of issue 7.
 pub fn stress() -> bool {
@@ -163,37 +152,6 @@ pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// xorshift64*: small and seeded, for payloads and chunk sizes.
-#[derive(Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).max(1))
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// A value in `lo..=hi`.
-    pub fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
-    }
-
-    pub fn fill(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            *b = self.next_u64() as u8;
-        }
-    }
-}
-
-/// FNV-1a, 64 bits, fed incrementally: the echo is verified without keeping
 /// the sent bytes around.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Fnv(u64);

@@ -33,6 +33,7 @@ pub fn run_local<F: Future>(fut: F) -> F::Output {
 }
 
 /// xorshift64*: small, seeded, good enough for chunk sizes and payloads.
+#[derive(Clone)]
 pub struct Rng(u64);
 
 impl Rng {
@@ -52,6 +53,14 @@ impl Rng {
     /// A value in `lo..=hi`.
     pub fn range(&mut self, lo: usize, hi: usize) -> usize {
         lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
+    }
+
+    /// Fills `buf` with pseudo-random bytes.
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let x = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&x[..chunk.len()]);
+        }
     }
 
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
