@@ -108,7 +108,7 @@ enum Drain {
 fn drain_now(s: &Shared) -> Drain {
     let mut chunk = [0u8; DRAIN_CHUNK];
     for _ in 0..16 {
-        match sys::read(s.fd(), &mut chunk) {
+        match sys::recv(s.fd(), &mut chunk, false) {
             Ok(0) => return Drain::Eof,
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Drain::More,
@@ -169,7 +169,7 @@ impl Closing {
             let res = poll_fn(|cx| {
                 self.reg.poll_io(cx, Direction::Read, || {
                     let mut chunk = [0u8; DRAIN_CHUNK];
-                    let n = sys::read(s.fd(), &mut chunk)?;
+                    let n = sys::recv(s.fd(), &mut chunk, false)?;
                     Ok(if n > 0 && n < DRAIN_CHUNK {
                         Io::Drained(n)
                     } else {

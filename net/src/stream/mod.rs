@@ -255,7 +255,7 @@ impl Conn {
             // Large read, nothing buffered: skip the copy.
             let fd = self.shared().fd();
             let n = ready!(self.reg().poll_io(cx, Direction::Read, || {
-                let n = sys::read(fd, out)?;
+                let n = sys::recv(fd, out, false)?;
                 Ok(if n > 0 && n < out.len() {
                     Io::Drained(n)
                 } else {
@@ -311,8 +311,9 @@ impl Conn {
             return Poll::Ready(Ok(n));
         }
         let fd = self.shared().fd();
-        self.reg()
-            .poll_io(cx, Direction::Read, || sys::peek(fd, out).map(Io::Done))
+        self.reg().poll_io(cx, Direction::Read, || {
+            sys::recv(fd, out, true).map(Io::Done)
+        })
     }
 
     // ----- write side -----

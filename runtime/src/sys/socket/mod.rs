@@ -92,18 +92,9 @@ pub fn accept(fd: BorrowedFd<'_>) -> io::Result<(OwnedFd, SockAddr)> {
     Ok((unsafe { OwnedFd::from_raw_fd(new) }, addr))
 }
 
-/// `recv(fd, buf, 0)`: read from a socket. `recv` rather than `read`: both move
-/// the same bytes, but `read` goes through the generic file path (file-position
-/// lock, permission hooks) that a socket does not need. Profiling the HTTP
-/// benchmark showed that path costing ~2.6% of the server's CPU against tokio,
-/// which uses `recv`.
-pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is valid for `buf.len()` bytes of writes.
-    syscall!(recv(raw(fd), buf.as_mut_ptr().cast(), buf.len(), 0)).map(|n| n as usize)
-}
-
 /// `recvmsg` scattering into several buffers (the read buffer's free space, then
-/// a stack spill): `readv`'s job on the socket path, for the reason above.
+/// a stack spill): `readv`'s job on the socket path, for the reason given at
+/// [`recv`].
 pub fn readv(fd: BorrowedFd<'_>, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
     // SAFETY: msghdr is plain data; all-zero means "no address, no control data".
     let mut msg: libc::msghdr = unsafe { MaybeUninit::zeroed().assume_init() };
@@ -112,18 +103,6 @@ pub fn readv(fd: BorrowedFd<'_>, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usiz
     // SAFETY: IoSliceMut is ABI-compatible with iovec; each points to memory valid
     // for writes of its length; `msg` lives across the call.
     syscall!(recvmsg(raw(fd), &mut msg, 0)).map(|n| n as usize)
-}
-
-/// `recv(fd, buf, MSG_PEEK)`: look at queued bytes without consuming them.
-pub fn peek(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is valid for `buf.len()` bytes of writes.
-    syscall!(recv(
-        raw(fd),
-        buf.as_mut_ptr().cast(),
-        buf.len(),
-        libc::MSG_PEEK
-    ))
-    .map(|n| n as usize)
 }
 
 /// `send(fd, buf, MSG_NOSIGNAL)`.
@@ -167,7 +146,11 @@ pub fn recv_from(fd: BorrowedFd<'_>, buf: &mut [u8], peek: bool) -> io::Result<(
     Ok((n as usize, addr))
 }
 
-/// `recv(fd, buf)`, optionally with `MSG_PEEK` (a connected datagram socket).
+/// `recv(fd, buf)`, optionally with `MSG_PEEK`: every socket read without an
+/// address. `recv` rather than `read`: both move the same bytes, but `read` goes
+/// through the generic file path (file-position lock, permission hooks) that a
+/// socket does not need; profiling the HTTP benchmark showed that path costing
+/// ~2.6% of the server's CPU against tokio, which uses `recv`.
 pub fn recv(fd: BorrowedFd<'_>, buf: &mut [u8], peek: bool) -> io::Result<usize> {
     let flags = if peek { libc::MSG_PEEK } else { 0 };
     // SAFETY: `buf` is valid for `buf.len()` bytes of writes.
