@@ -192,9 +192,10 @@ impl Clock {
     /// rounded down. Instants before the epoch are tick 0.
     pub fn tick_of(&self, instant: Instant) -> u64 {
         let since = instant.saturating_duration_since(self.epoch);
-        // `as_millis` is a u128; anything that does not fit a u64 (584
-        // million years) saturates, and the wheel clamps it again anyway.
-        u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        // In u64, not `as_millis`'s u128 (this runs on every registration);
+        // beyond 584 million years it saturates, and the wheel clamps anyway.
+        let whole = since.as_secs().saturating_mul(1_000);
+        whole.saturating_add(u64::from(since.subsec_millis()))
     }
 
     /// The instant at which `tick` begins (saturating at [`far_future`] of the

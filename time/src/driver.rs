@@ -72,6 +72,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
@@ -94,6 +95,9 @@ pub struct Turn {
 /// The state behind a [`Driver`], shared (by `Rc`) with the thread-local
 /// "current driver" slot.
 pub(crate) struct Inner {
+    /// `shared.id`, copied here so the hot path's "is this my driver?" check
+    /// reads the slot it already holds instead of chasing the `Arc`.
+    pub(crate) id: u64,
     pub(crate) shared: Arc<Shared>,
     wheel: RefCell<Wheel<Entry>>,
     /// Reused buffers, so that `process` does not allocate per call.
@@ -107,6 +111,7 @@ thread_local! {
 
 /// Calls `f` with the current driver, without touching its reference count
 /// (the hot path of every timer). `f` must not install a driver (`enter`).
+#[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Rc<Inner>>) -> R) -> R {
     let mut f = Some(f);
     let out = CURRENT.try_with(|c| (f.take().expect("called once"))(c.borrow().as_ref()));
@@ -117,9 +122,20 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Rc<Inner>>) -> R) -> R {
     }
 }
 
+/// How many drivers on a mock clock exist, process-wide.
+///
+/// While there are none, every driver reads `Instant::now()`, so [`now`] can
+/// skip the thread-local lookup: `sleep(d)` and `timeout(d, ..)` then pay one
+/// relaxed load instead. Relaxed is enough: a driver is `!Send`, so the one
+/// installed on this thread was created (and counted) on this thread.
+static MOCK_DRIVERS: AtomicUsize = AtomicUsize::new(0);
+
 /// Now, according to the current driver's clock if one is installed on this
 /// thread (so that mock clocks work), else `Instant::now()`.
 pub(crate) fn now() -> Instant {
+    if MOCK_DRIVERS.load(Ordering::Relaxed) == 0 {
+        return Instant::now();
+    }
     with_current(|c| c.map(|inner| inner.clock().now())).unwrap_or_else(Instant::now)
 }
 
@@ -202,13 +218,15 @@ impl Driver {
     /// assert!(driver.clock().is_mock());
     /// ```
     pub fn with_clock(unpark: Waker, clock: Clock) -> Driver {
+        if clock.is_mock() {
+            MOCK_DRIVERS.fetch_add(1, Ordering::Relaxed);
+        }
+        let shared = Arc::new(Shared::new(clock, unpark));
+        remote::publish(&shared);
         Driver {
             inner: Rc::new(Inner {
-                shared: {
-                    let shared = Arc::new(Shared::new(clock, unpark));
-                    remote::publish(&shared);
-                    shared
-                },
+                id: shared.id,
+                shared,
                 wheel: RefCell::new(Wheel::new()),
                 wake_buf: Cell::new(Vec::new()),
                 ops_buf: Cell::new(Vec::new()),
@@ -363,6 +381,7 @@ impl Inner {
     /// position (or behind it): registering a far timer costs no clock read.
     /// A past deadline that the check misses (when the driver has not run for
     /// a while) lands on the ready list and fires at the next turn.
+    #[inline]
     pub(crate) fn register(&self, deadline: Instant, waker: &Waker) -> Option<Key> {
         let tick = self.clock().tick_of(deadline);
         let mut wheel = self.wheel.borrow_mut();
@@ -378,6 +397,7 @@ impl Inner {
 
     /// Stores `waker` in the entry `key`. Returns `false` if the entry is gone
     /// (it fired).
+    #[inline]
     pub(crate) fn set_waker(&self, key: Key, waker: &Waker) -> bool {
         let mut wheel = self.wheel.borrow_mut();
         let Some(entry) = wheel.get_mut(key) else {
@@ -405,6 +425,7 @@ impl Inner {
     }
 
     /// Removes entry `key`, if it is still there.
+    #[inline]
     pub(crate) fn cancel(&self, key: Key) {
         let removed = self.wheel.borrow_mut().remove(key);
         drop(removed); // after the borrow: dropping a waker may run code
@@ -443,6 +464,9 @@ impl Inner {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        if self.clock().is_mock() {
+            MOCK_DRIVERS.fetch_sub(1, Ordering::Relaxed);
+        }
         let unapplied = self.inner.shared.kill();
         remote::unpublish(self.inner.shared.id);
         let wheel = std::mem::take(&mut *self.inner.wheel.borrow_mut());

@@ -175,7 +175,7 @@ struct Registration {
 impl Registration {
     /// True if `current` is the driver this entry is filed in.
     fn is_home(&self, current: Option<&Rc<Inner>>) -> bool {
-        current.is_some_and(|inner| inner.shared.id == self.driver)
+        current.is_some_and(|inner| inner.id == self.driver)
     }
 
     fn cancel_remotely(self) {
@@ -342,7 +342,7 @@ impl Future for Sleep {
             inner
                 .register(deadline, cx.waker())
                 .map(|key| Registration {
-                    driver: inner.shared.id,
+                    driver: inner.id,
                     key,
                 })
         });

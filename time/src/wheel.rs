@@ -101,10 +101,30 @@ pub const MAX_TICK: u64 = 1 << 44;
 ///
 /// Keys are `Copy` and may outlive their entry: every lookup with a stale key
 /// finds nothing.
+///
+/// It is one `u64` (generation in the high half, index in the low half)
+/// rather than two `u32` fields: a key is written and read back through
+/// several return values on the hot path, and two 4-byte stores read back as
+/// one 8-byte load defeat the CPU's store-to-load forwarding (measured: about
+/// 4 ns per timer on this machine).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Key {
-    index: u32,
-    generation: u32,
+pub struct Key(u64);
+
+impl Key {
+    #[inline]
+    fn new(index: u32, generation: u32) -> Key {
+        Key(u64::from(generation) << 32 | u64::from(index))
+    }
+
+    #[inline]
+    fn index(self) -> u32 {
+        self.0 as u32 // the low half, by construction
+    }
+
+    #[inline]
+    fn generation(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
 }
 
 /// Which list a node is on.
@@ -198,6 +218,7 @@ impl<T> Wheel<T> {
     ///
     /// Panics if the wheel already holds `u32::MAX` entries (the node index is
     /// a `u32`).
+    #[inline]
     pub fn insert(&mut self, when: u64, value: T) -> Key {
         let when = when.min(MAX_TICK);
         let index = if self.free != NIL {
@@ -226,23 +247,21 @@ impl<T> Wheel<T> {
         };
         self.file(index);
         self.len += 1;
-        Key {
-            index,
-            generation: self.nodes[index as usize].generation,
-        }
+        Key::new(index, self.nodes[index as usize].generation)
     }
 
     /// Removes the entry named by `key` in O(1) and returns its value, or
     /// `None` if the key is stale.
+    #[inline]
     pub fn remove(&mut self, key: Key) -> Option<T> {
         self.check(key)?;
-        self.unlink(key.index);
-        let node = &mut self.nodes[key.index as usize];
+        self.unlink(key.index());
+        let node = &mut self.nodes[key.index() as usize];
         let value = node.value.take();
         node.generation = node.generation.wrapping_add(1);
         node.place = Place::Vacant;
         node.next = self.free;
-        self.free = key.index;
+        self.free = key.index();
         self.len -= 1;
         value
     }
@@ -253,28 +272,28 @@ impl<T> Wheel<T> {
         if self.check(key).is_none() {
             return false;
         }
-        self.unlink(key.index);
-        self.nodes[key.index as usize].when = when.min(MAX_TICK);
-        self.file(key.index);
+        self.unlink(key.index());
+        self.nodes[key.index() as usize].when = when.min(MAX_TICK);
+        self.file(key.index());
         true
     }
 
     /// The value of the entry named by `key`, if the key is live.
     pub fn get(&self, key: Key) -> Option<&T> {
         self.check(key)?;
-        self.nodes[key.index as usize].value.as_ref()
+        self.nodes[key.index() as usize].value.as_ref()
     }
 
     /// The value of the entry named by `key`, mutably, if the key is live.
     pub fn get_mut(&mut self, key: Key) -> Option<&mut T> {
         self.check(key)?;
-        self.nodes[key.index as usize].value.as_mut()
+        self.nodes[key.index() as usize].value.as_mut()
     }
 
     /// The tick the entry named by `key` is due at, if the key is live.
     pub fn when(&self, key: Key) -> Option<u64> {
         self.check(key)?;
-        Some(self.nodes[key.index as usize].when)
+        Some(self.nodes[key.index() as usize].when)
     }
 
     /// The tick at which [`advance`](Wheel::advance) next has work: `elapsed`
@@ -351,10 +370,7 @@ impl<T> Wheel<T> {
         while index != NIL {
             let node = &mut self.nodes[index as usize];
             let next = node.next;
-            let key = Key {
-                index,
-                generation: node.generation,
-            };
+            let key = Key::new(index, node.generation);
             let keep = node.value.as_mut().is_none_or(|value| f(key, value));
             if !keep {
                 self.remove(key);
@@ -383,22 +399,21 @@ impl<T> Wheel<T> {
         let mut index = head;
         std::iter::from_fn(move || {
             let node = self.nodes.get(index as usize)?;
-            let key = Key {
-                index,
-                generation: node.generation,
-            };
+            let key = Key::new(index, node.generation);
             index = node.next;
             Some((key, node.value.as_ref()?))
         })
     }
 
     /// `Some(())` iff `key` names a live entry.
+    #[inline]
     fn check(&self, key: Key) -> Option<()> {
-        let node = self.nodes.get(key.index as usize)?;
-        (node.generation == key.generation && node.place != Place::Vacant).then_some(())
+        let node = self.nodes.get(key.index() as usize)?;
+        (node.generation == key.generation() && node.place != Place::Vacant).then_some(())
     }
 
     /// Links node `index` onto the list its tick belongs to.
+    #[inline]
     fn file(&mut self, index: u32) {
         let when = self.nodes[index as usize].when;
         let place = if when <= self.elapsed {
@@ -429,6 +444,7 @@ impl<T> Wheel<T> {
     }
 
     /// Unlinks node `index` from its list in O(1).
+    #[inline]
     fn unlink(&mut self, index: u32) {
         let Node {
             prev, next, place, ..

@@ -243,6 +243,25 @@ fn sleep_uses_the_current_drivers_clock() {
     assert_eq!(s.deadline(), rt.at(1_000_005.0));
 }
 
+/// `sleep` skips the thread-local lookup while no mock-clock driver exists;
+/// the count behind that shortcut must follow drivers being dropped.
+#[test]
+fn sleep_reads_the_real_clock_again_once_the_mock_driver_is_gone() {
+    {
+        let rt = MockDriver::new();
+        rt.clock.advance(Duration::from_secs(1000));
+        let _guard = rt.driver.enter();
+        assert_eq!(sleep(Duration::ZERO).deadline(), rt.at(1_000_000.0));
+    }
+    let real = Driver::new(Waker::noop().clone());
+    let _guard = real.enter();
+    let before = Instant::now();
+    let deadline = sleep(Duration::from_millis(5)).deadline();
+    let after = Instant::now();
+    let d = Duration::from_millis(5);
+    assert!(before + d <= deadline && deadline <= after + d);
+}
+
 #[test]
 fn block_on_helper_waits_exactly() {
     let rt = MockDriver::new();
