@@ -103,6 +103,9 @@ pub(crate) struct Inner {
     /// Reused buffers, so that `process` does not allocate per call.
     wake_buf: Cell<Vec<Waker>>,
     ops_buf: Cell<Vec<RemoteOp>>,
+    /// The waker of the last entry cancelled on this thread, kept until the
+    /// next [`Driver::process`]. See [`Inner::waker_for`].
+    spare_waker: Cell<Option<Waker>>,
 }
 
 thread_local! {
@@ -230,6 +233,7 @@ impl Driver {
                 wheel: RefCell::new(Wheel::new()),
                 wake_buf: Cell::new(Vec::new()),
                 ops_buf: Cell::new(Vec::new()),
+                spare_waker: Cell::new(None),
             }),
         }
     }
@@ -279,6 +283,7 @@ impl Driver {
     /// ```
     pub fn process(&self) -> Turn {
         let inner = &*self.inner;
+        drop(inner.spare_waker.take()); // hold a task's waker for one turn at most
         let mut wakers = inner.wake_buf.take();
         inner.apply_remote_ops(&mut wakers);
 
@@ -390,9 +395,30 @@ impl Inner {
         }
         let entry = Entry {
             deadline,
-            waker: Some(waker.clone()),
+            waker: Some(self.waker_for(waker)),
         };
         Some(wheel.insert(tick, entry))
+    }
+
+    /// A clone of `waker`, taken from the spare slot when it holds the same
+    /// one.
+    ///
+    /// Most timers are timeouts that one task creates and cancels again and
+    /// again (one per request, say). Cloning a waker and dropping it are each
+    /// an atomic reference count update; keeping the last cancelled entry's
+    /// waker in a one-slot cache lets the next registration of the same task
+    /// reuse it, so that pattern touches no shared count at all. The cost is
+    /// that a task's waker may live until the next driver turn after its
+    /// last timer was cancelled (`process` empties the slot).
+    #[inline]
+    fn waker_for(&self, waker: &Waker) -> Waker {
+        match self.spare_waker.take() {
+            Some(spare) if spare.will_wake(waker) => spare,
+            other => {
+                self.spare_waker.set(other);
+                waker.clone()
+            }
+        }
     }
 
     /// Stores `waker` in the entry `key`. Returns `false` if the entry is gone
@@ -428,7 +454,11 @@ impl Inner {
     #[inline]
     pub(crate) fn cancel(&self, key: Key) {
         let removed = self.wheel.borrow_mut().remove(key);
-        drop(removed); // after the borrow: dropping a waker may run code
+        // After the borrow: dropping a waker may run code (and so may the
+        // spare that this one replaces).
+        if let Some(waker) = removed.and_then(|entry| entry.waker) {
+            drop(self.spare_waker.replace(Some(waker)));
+        }
     }
 
     /// Applies the queued remote ops. Wakers that must be woken are pushed to
@@ -473,6 +503,7 @@ impl Drop for Driver {
         // Dropped outside every borrow: wakers may run arbitrary code.
         drop(unapplied);
         drop(wheel);
+        drop(self.inner.spare_waker.take());
     }
 }
 

@@ -6,6 +6,7 @@ mod util;
 use kiwi_time::clock::{far_future, Clock};
 use kiwi_time::driver::{Driver, Turn};
 use kiwi_time::{sleep, sleep_until, Sleep};
+use std::sync::Arc;
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 use util::{counting_waker, poll, MockDriver};
@@ -361,4 +362,50 @@ fn clock_is_shared_by_clones() {
     let driver = Driver::with_clock(Waker::noop().clone(), clock.clone());
     handle.advance(Duration::from_millis(3));
     assert_eq!(driver.clock().now(), clock.now());
+}
+
+/// The driver keeps the waker of the last cancelled entry for reuse by the
+/// next registration of the same task; it must not outlive the next turn, and
+/// must never stand in for a different task's waker.
+#[test]
+fn spare_waker_is_reused_only_for_the_same_task_and_released_at_the_next_turn() {
+    let rt = MockDriver::new();
+    let _guard = rt.driver.enter();
+    let (a, waker_a) = counting_waker();
+    let (b, waker_b) = counting_waker();
+
+    let mut first = sleep(Duration::from_millis(5));
+    assert_eq!(poll(&mut first, &waker_a), Poll::Pending);
+    drop(first); // cancelled: `a`'s waker may wait in the spare slot
+    assert!(Arc::strong_count(&a) <= 3, "one spare at most");
+
+    // A different task registers: it must get its own waker, not `a`'s.
+    let mut second = sleep(Duration::from_millis(5));
+    assert_eq!(poll(&mut second, &waker_b), Poll::Pending);
+    assert_eq!(rt.run_to(rt.at(5.0)), 1);
+    assert_eq!((a.count(), b.count()), (0, 1));
+    drop(second);
+
+    // The turn released every waker the driver held.
+    drop((waker_a, waker_b));
+    assert_eq!((Arc::strong_count(&a), Arc::strong_count(&b)), (1, 1));
+}
+
+/// The same task's next timer reuses the spare and still wakes that task.
+#[test]
+fn reused_spare_waker_still_wakes_its_task() {
+    let rt = MockDriver::new();
+    let _guard = rt.driver.enter();
+    let (a, waker_a) = counting_waker();
+    for _ in 0..3 {
+        let mut t = sleep(Duration::from_millis(50));
+        assert_eq!(poll(&mut t, &waker_a), Poll::Pending);
+    }
+    let mut last = sleep(Duration::from_millis(5));
+    assert_eq!(poll(&mut last, &waker_a), Poll::Pending);
+    assert_eq!(rt.run_to(rt.at(5.0)), 1);
+    assert_eq!(a.count(), 1);
+    assert_eq!(poll(&mut last, &waker_a), Poll::Ready(()));
+    drop(waker_a);
+    assert_eq!(Arc::strong_count(&a), 1);
 }
