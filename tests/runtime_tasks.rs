@@ -333,3 +333,33 @@ fn metrics_count_polls_and_spawns() {
         assert!(polls >= 40, "each task was polled twice: {polls}");
     });
 }
+
+/// `busy_time` counts time spent running tasks and leaves out time asleep in
+/// `epoll_wait`: a worker that computes for 60 ms and then sleeps on a timer
+/// for 200 ms reports at least the 60 ms, and well under the 260 ms total.
+#[test]
+fn busy_time_counts_work_and_not_sleep() {
+    with_deadline(10, || {
+        let rt = kiwi::Builder::new().workers(1).build().unwrap();
+        let m = rt.handle().metrics();
+        let before = m.worker(0).busy_time();
+        rt.block_on(async {
+            kiwi::spawn(async {
+                let start = std::time::Instant::now();
+                while start.elapsed() < Duration::from_millis(60) {
+                    std::hint::spin_loop(); // work: the worker cannot park
+                }
+                kiwi::time::sleep(Duration::from_millis(200)).await; // parked
+                kiwi::yield_now().await;
+            })
+            .await
+            .unwrap();
+        });
+        // The sleep ended with a wake-up; the busy stretch after it is added
+        // at the worker's next park, which an idle worker reaches promptly.
+        std::thread::sleep(Duration::from_millis(50));
+        let busy = m.worker(0).busy_time() - before;
+        assert!(busy >= Duration::from_millis(60), "busy {busy:?}");
+        assert!(busy < Duration::from_millis(200), "sleep counted: {busy:?}");
+    });
+}

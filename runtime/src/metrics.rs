@@ -8,6 +8,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Counters of one worker.
 #[derive(Debug, Default)]
@@ -21,6 +22,12 @@ pub struct WorkerMetrics {
     pub(crate) emfile_backoffs: AtomicU64,
     pub(crate) registrations: AtomicU64,
     pub(crate) timers_fired: AtomicU64,
+    pub(crate) busy_ns: AtomicU64,
+}
+
+/// A duration in whole nanoseconds, saturating (after 584 years).
+pub(crate) fn saturating_nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Adds `n` to a counter only its owner writes.
@@ -67,6 +74,26 @@ impl WorkerMetrics {
     /// Timers fired by this worker's timer driver.
     pub fn timers_fired(&self) -> u64 {
         self.timers_fired.load(Ordering::Relaxed)
+    }
+    /// Time the worker spent awake (running tasks, turning its reactor and
+    /// timers) rather than asleep in `epoll_wait`, like tokio's
+    /// `worker_total_busy_duration`. It is added up each time the worker
+    /// parks, so the stretch since its last wake-up is not included yet.
+    ///
+    /// Comparing workers' shares of busy time over a window shows how evenly
+    /// a load is spread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = kiwi_runtime::Builder::new().workers(1).build().unwrap();
+    /// let metrics = rt.handle().metrics();
+    /// rt.block_on(async {});
+    /// let busy = metrics.worker(0).busy_time();
+    /// assert!(busy < std::time::Duration::from_secs(60));
+    /// ```
+    pub fn busy_time(&self) -> Duration {
+        Duration::from_nanos(self.busy_ns.load(Ordering::Relaxed))
     }
 
     /// Counts one EMFILE/ENFILE back-off (called by kiwi-net's accept).

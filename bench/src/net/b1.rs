@@ -80,7 +80,7 @@ pub fn figure(name: String, unit: &str, better: Better, value: f64) -> Figure {
 }
 
 /// One closed-loop point against `server`: figures prefixed by `label`, and
-/// the server's counters (kiwi: polls per worker) over the window.
+/// the server's counters (see [`super::servers`]) over the window.
 pub fn echo_point(
     server: &mut Server,
     label: &str,

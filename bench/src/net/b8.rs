@@ -2,10 +2,11 @@
 //! `multi_thread` with 2 workers (the `block_on` thread runs the accept loop
 //! in both); neither the server nor the load generator is pinned, so they
 //! share both cores. Echo: the closed-loop generator, 256 conns × 64 B. HTTP:
-//! `wrk -t1 -c256 -d3s`, depth 1. The point is kiwi's balance across its
-//! workers (share of task polls per worker over the window, from its
-//! counters), not absolute speed; tokio exposes no poll counter without
-//! `tokio_unstable`.
+//! `wrk -t1 -c256 -d3s`, depth 1. The point is the balance across workers,
+//! not absolute speed: each worker's share of busy time over the window, from
+//! the runtimes' own counters (kiwi `WorkerMetrics::busy_time`, tokio's
+//! stable `worker_total_busy_duration`), and for kiwi also its share of task
+//! polls (tokio counts polls only under `tokio_unstable`).
 
 use std::io;
 
@@ -29,30 +30,42 @@ fn unpin_current_thread() {
     }
 }
 
-/// Shares of the polls per worker, as figures (kiwi only).
-fn balance(label: &str, polls: &[u64]) -> Vec<Figure> {
-    if polls.is_empty() {
-        return Vec::new();
-    }
-    let total: u64 = polls.iter().sum();
-    let mut f: Vec<Figure> = polls
+/// Each worker's share of `values`, as figures named `{label}: worker i
+/// share of {what}`.
+fn shares(label: &str, what: &str, values: &[u64]) -> Vec<Figure> {
+    let total: u64 = values.iter().sum();
+    values
         .iter()
         .enumerate()
-        .map(|(i, &p)| {
+        .map(|(i, &v)| {
             figure(
-                format!("{label}: worker {i} share of polls"),
+                format!("{label}: worker {i} share of {what}"),
                 "%",
                 Better::Higher,
-                p as f64 * 100.0 / total.max(1) as f64,
+                v as f64 * 100.0 / total.max(1) as f64,
             )
         })
-        .collect();
-    f.push(figure(
-        format!("{label}: polls, all workers"),
-        "polls",
-        Better::Lower,
-        total as f64,
-    ));
+        .collect()
+}
+
+/// The balance figures from a window's counter deltas (see
+/// [`super::servers`]): each worker's share of busy time (both runtimes),
+/// then of task polls and the total polls (kiwi only).
+fn balance(label: &str, delta: &[u64]) -> Vec<Figure> {
+    if delta.len() < WORKERS {
+        return Vec::new();
+    }
+    let (busy, polls) = delta.split_at(WORKERS);
+    let mut f = shares(label, "busy time", busy);
+    if polls.len() == WORKERS {
+        f.extend(shares(label, "polls", polls));
+        f.push(figure(
+            format!("{label}: polls, all workers"),
+            "polls",
+            Better::Lower,
+            polls.iter().sum::<u64>() as f64,
+        ));
+    }
     f
 }
 
@@ -67,9 +80,9 @@ pub fn run(rounds: usize) -> io::Result<String> {
     table.run_rounds(rounds, |c| {
         let mut figures = Vec::new();
         let mut server = Server::start(CONTENDERS[c], "echo", WORKERS, None)?;
-        let (f, polls) = echo_point(&mut server, "echo 256 conn × 64 B", 256, 64, false)?;
+        let (f, delta) = echo_point(&mut server, "echo 256 conn × 64 B", 256, 64, false)?;
         figures.extend(f.into_iter().filter(|f| !f.name.ends_with(": p50")));
-        figures.extend(balance("echo", &polls));
+        figures.extend(balance("echo", &delta));
         drop(server);
         if http {
             let mut server = Server::start(CONTENDERS[c], "http", WORKERS, None)?;
@@ -77,8 +90,8 @@ pub fn run(rounds: usize) -> io::Result<String> {
             let r = wrk(&server, None, false, false)?;
             let p1 = server.counters()?;
             figures.extend(wrk_figures("http depth 1", &r));
-            let polls: Vec<u64> = p1.iter().zip(&p0).map(|(b, a)| b - a).collect();
-            figures.extend(balance("http", &polls));
+            let delta: Vec<u64> = p1.iter().zip(&p0).map(|(b, a)| b - a).collect();
+            figures.extend(balance("http", &delta));
         }
         Ok(figures)
     })?;

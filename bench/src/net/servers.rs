@@ -12,8 +12,10 @@
 //! `LocalExecutor`); N > 0 is an N-worker runtime (kiwi `Builder::workers(N)`,
 //! tokio `multi_thread`), whose `block_on` thread runs the accept loop.
 //! Every line then read on stdin is answered on stdout with one line of
-//! counters (`counters <polls of worker 0> <polls of worker 1> ...`, kiwi only;
-//! `counters` alone otherwise); EOF on stdin ends the process.
+//! counters: `counters <busy µs of worker 0> <busy µs of worker 1> ...`
+//! (kiwi `WorkerMetrics::busy_time`, tokio `worker_total_busy_duration`),
+//! then, kiwi only, `<polls of worker 0> <polls of worker 1> ...`; smol
+//! answers `counters` alone. EOF on stdin ends the process.
 
 use std::io::{self, BufRead, Write};
 use std::net::{Ipv4Addr, TcpListener};
@@ -57,6 +59,11 @@ pub fn raise_nofile_limit() {
     }
 }
 
+/// Whole microseconds of `d` (saturating).
+fn micros(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
 /// Prints `listening`, then answers each stdin line with `counters ...`
 /// from a plain thread; exits the process at EOF.
 fn listening(counters: impl Fn() -> Vec<u64> + Send + 'static) {
@@ -96,8 +103,11 @@ fn kiwi_serve(app: App, workers: usize, port: u16) -> io::Result<()> {
         let listener = AsyncTcpListener::bind(format!("127.0.0.1:{port}").as_str()).await?;
         let metrics = kiwi::Handle::current().metrics();
         listening(move || {
-            (0..metrics.num_workers())
-                .map(|i| metrics.worker(i).polls())
+            let workers = 0..metrics.num_workers();
+            let busy = workers
+                .clone()
+                .map(|i| micros(metrics.worker(i).busy_time()));
+            busy.chain(workers.map(|i| metrics.worker(i).polls()))
                 .collect()
         });
         loop {
@@ -156,7 +166,12 @@ fn tokio_serve(app: App, workers: usize, port: u16) -> io::Result<()> {
     };
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
-        listening(Vec::new);
+        let metrics = tokio::runtime::Handle::current().metrics();
+        listening(move || {
+            (0..metrics.num_workers())
+                .map(|i| micros(metrics.worker_total_busy_duration(i)))
+                .collect()
+        });
         loop {
             let (mut s, _) = listener.accept().await?;
             s.set_nodelay(true)?;

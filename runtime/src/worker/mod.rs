@@ -34,7 +34,7 @@ use std::time::Instant;
 use kiwi_time::driver::Driver;
 
 use crate::handle::Handle;
-use crate::metrics::bump;
+use crate::metrics::{bump, saturating_nanos};
 use crate::reactor::{Events, Reactor};
 use crate::task::Notified;
 use crate::{context, coop, trace};
@@ -60,6 +60,9 @@ pub(crate) struct Worker {
     /// Round-robin position for `spawn` from this thread.
     pub(crate) spawn_cursor: Cell<usize>,
     until_maintenance: Cell<u32>,
+    /// When the worker last woke from `epoll_wait` (or started): the start of
+    /// the busy stretch that the next park ends (`WorkerMetrics::busy_time`).
+    awake_since: Cell<Instant>,
 }
 
 impl Worker {
@@ -76,6 +79,7 @@ impl Worker {
             events: RefCell::new(Events::with_capacity(EVENTS)),
             spare: RefCell::new(Vec::new()),
             until_maintenance: Cell::new(MAINTENANCE_INTERVAL),
+            awake_since: Cell::new(Instant::now()),
         }
     }
 
@@ -236,16 +240,20 @@ impl Worker {
         {
             return;
         }
+        let now = Instant::now();
         let timeout = self
             .timers
             .next_deadline()
-            .map(|d| d.saturating_duration_since(Instant::now()));
+            .map(|d| d.saturating_duration_since(now));
         if !self.shared.handshake.try_park() {
             self.take_remote();
             return;
         }
         bump(&self.shared.metrics.parks, 1);
+        let busy = now.saturating_duration_since(self.awake_since.get());
+        bump(&self.shared.metrics.busy_ns, saturating_nanos(busy));
         self.turn_reactor(timeout);
+        self.awake_since.set(Instant::now());
         // The reactor, the timers and the remote queue were all just looked at:
         // the fairness tick need not do it again for another full interval (this
         // saves an `epoll_wait(0)` per interval on a server whose queue empties
