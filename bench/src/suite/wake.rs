@@ -71,6 +71,24 @@ fn eventfd_writes<R: Rt>() -> Option<u64> {
     R::counters().map(|(writes, _, _)| writes)
 }
 
+/// The receive counter, alone on its cache line(s).
+///
+/// The receiving task bumps it once per message. Unpadded, it sat wherever
+/// the allocator put it, sometimes on a line the channel's sender writes, and
+/// that false sharing, not the runtime, decided B6 "singly" (kiwi measured
+/// 9–16M msg/s unpadded and 17–24M padded in the same loop; see
+/// docs/BENCHMARKS.md). 128 bytes covers the adjacent-line prefetcher.
+#[derive(Default)]
+#[repr(align(128))]
+struct Padded(AtomicUsize);
+
+impl std::ops::Deref for Padded {
+    type Target = AtomicUsize;
+    fn deref(&self) -> &AtomicUsize {
+        &self.0
+    }
+}
+
 /// Spins until `counter` reaches `target`.
 fn spin_until(counter: &AtomicUsize, target: usize) {
     while counter.load(Ordering::Acquire) < target {
@@ -84,7 +102,7 @@ fn spin_until(counter: &AtomicUsize, target: usize) {
 fn stream<R: Rt>(burst: usize) -> (f64, Option<f64>) {
     R::block_on(async move {
         let (tx, rx) = async_channel::unbounded::<usize>();
-        let received = Arc::new(AtomicUsize::new(0));
+        let received = Arc::new(Padded::default());
         let seen = received.clone();
         let receiver = R::spawn(async move {
             let t = now();
@@ -119,7 +137,7 @@ fn stream<R: Rt>(burst: usize) -> (f64, Option<f64>) {
 fn busy_worker<R: Rt>() -> (f64, Option<f64>) {
     R::block_on(async {
         let (tx, rx) = async_channel::unbounded::<usize>();
-        let received = Arc::new(AtomicUsize::new(0));
+        let received = Arc::new(Padded::default());
         let done = Arc::new(AtomicBool::new(false));
         let (seen, stop) = (received.clone(), done.clone());
         let busy = R::spawn(async move {
