@@ -105,7 +105,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// 1. **Created** by [`sleep`] or [`sleep_until`]: just a deadline. Nothing is
 ///    registered, so creating one outside a runtime is fine.
 /// 2. **First poll**: it registers with the thread's current driver (a wheel
-///    insert, O(1)) and remembers the driver (an `Arc` to its shared half) and
+///    insert, O(1)) and remembers the driver (by id, see `driver::remote`) and
 ///    the wheel key. A deadline already passed completes right away.
 /// 3. **Later polls on the same thread** refresh the stored waker, and report
 ///    completion once the driver has fired the entry (the key is gone).
