@@ -336,7 +336,7 @@ fn metrics_count_polls_and_spawns() {
 
 /// `busy_time` counts time spent running tasks and leaves out time asleep in
 /// `epoll_wait`: a worker that computes for 60 ms and then sleeps on a timer
-/// for 200 ms reports at least the 60 ms, and well under the 260 ms total.
+/// for 400 ms reports at least the 60 ms, and well under the 460 ms total.
 #[test]
 fn busy_time_counts_work_and_not_sleep() {
     with_deadline(10, || {
@@ -349,7 +349,7 @@ fn busy_time_counts_work_and_not_sleep() {
                 while start.elapsed() < Duration::from_millis(60) {
                     std::hint::spin_loop(); // work: the worker cannot park
                 }
-                kiwi::time::sleep(Duration::from_millis(200)).await; // parked
+                kiwi::time::sleep(Duration::from_millis(400)).await; // parked
                 kiwi::yield_now().await;
             })
             .await
@@ -360,6 +360,6 @@ fn busy_time_counts_work_and_not_sleep() {
         std::thread::sleep(Duration::from_millis(50));
         let busy = m.worker(0).busy_time() - before;
         assert!(busy >= Duration::from_millis(60), "busy {busy:?}");
-        assert!(busy < Duration::from_millis(200), "sleep counted: {busy:?}");
+        assert!(busy < Duration::from_millis(300), "sleep counted: {busy:?}");
     });
 }

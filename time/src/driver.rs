@@ -389,13 +389,17 @@ impl Inner {
     #[inline]
     pub(crate) fn register(&self, deadline: Instant, waker: &Waker) -> Option<Key> {
         let tick = self.clock().tick_of(deadline);
+        // Before the wheel borrow: cloning a waker may run arbitrary code.
+        let waker = self.waker_for(waker);
         let mut wheel = self.wheel.borrow_mut();
         if tick <= wheel.elapsed().saturating_add(1) && deadline <= self.clock().now() {
+            drop(wheel);
+            drop(waker);
             return None;
         }
         let entry = Entry {
             deadline,
-            waker: Some(self.waker_for(waker)),
+            waker: Some(waker),
         };
         Some(wheel.insert(tick, entry))
     }
@@ -425,16 +429,25 @@ impl Inner {
     /// (it fired).
     #[inline]
     pub(crate) fn set_waker(&self, key: Key, waker: &Waker) -> bool {
+        match self.wheel.borrow().get(key) {
+            None => return false,
+            Some(entry) if entry.waker.as_ref().is_some_and(|w| w.will_wake(waker)) => {
+                return true; // the usual case: the same task polls again
+            }
+            Some(_) => {}
+        }
+        // Cloned outside the borrow (it may run arbitrary code), then stored.
+        let new = waker.clone();
         let mut wheel = self.wheel.borrow_mut();
         let Some(entry) = wheel.get_mut(key) else {
+            // Removed while the clone ran.
+            drop(wheel);
+            drop(new);
             return false;
         };
-        let old = match &entry.waker {
-            Some(current) if current.will_wake(waker) => None,
-            _ => entry.waker.replace(waker.clone()),
-        };
+        let old = entry.waker.replace(new);
         drop(wheel);
-        drop(old);
+        drop(old); // after the borrow, like every waker drop here
         true
     }
 

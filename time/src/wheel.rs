@@ -107,13 +107,13 @@ pub const MAX_TICK: u64 = 1 << 44;
 /// several return values on the hot path, and two 4-byte stores read back as
 /// one 8-byte load defeat the CPU's store-to-load forwarding (measured: about
 /// 4 ns per timer on this machine).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key(u64);
 
 impl Key {
     #[inline]
     fn new(index: u32, generation: u32) -> Key {
-        Key(u64::from(generation) << 32 | u64::from(index))
+        Key((u64::from(generation) << 32) | u64::from(index))
     }
 
     #[inline]
@@ -124,6 +124,15 @@ impl Key {
     #[inline]
     fn generation(self) -> u32 {
         (self.0 >> 32) as u32
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Key")
+            .field("index", &self.index())
+            .field("generation", &self.generation())
+            .finish()
     }
 }
 
