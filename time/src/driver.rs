@@ -284,6 +284,13 @@ impl Driver {
     pub fn process(&self) -> Turn {
         let inner = &*self.inner;
         drop(inner.spare_waker.take()); // hold a task's waker for one turn at most
+        if !self.has_work() {
+            // Nothing can fire: just move the wheel's position to now, so
+            // that the next registration still recognises a past deadline.
+            let tick = inner.shared.clock.now_tick();
+            inner.wheel.borrow_mut().advance(tick);
+            return Turn::default();
+        }
         let mut wakers = inner.wake_buf.take();
         inner.apply_remote_ops(&mut wakers);
 
@@ -306,6 +313,25 @@ impl Driver {
         }
         inner.wake_buf.set(wakers);
         turn
+    }
+
+    /// Whether [`process`](Driver::process) has anything to do: timers are
+    /// registered, or other threads queued operations. When it is `false`, a
+    /// runtime about to park may skip `process` (a server without timers saves
+    /// a clock read and a walk over the wheel per park); it must still call
+    /// `process` after waking, which keeps the wheel's position current.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kiwi_time::driver::Driver;
+    /// use std::task::Waker;
+    ///
+    /// let driver = Driver::new(Waker::noop().clone());
+    /// assert!(!driver.has_work());
+    /// ```
+    pub fn has_work(&self) -> bool {
+        !self.inner.wheel.borrow().is_empty() || self.inner.shared.has_ops()
     }
 
     /// The instant at which [`process`](Driver::process) next has work, or
@@ -339,6 +365,9 @@ impl Driver {
     /// ```
     pub fn next_deadline(&self) -> Option<Instant> {
         let wheel = self.inner.wheel.borrow();
+        if wheel.is_empty() {
+            return None;
+        }
         let min_deadline = |entries: &mut dyn Iterator<Item = (Key, &Entry)>| {
             entries.map(|(_, entry)| entry.deadline).min()
         };
@@ -384,8 +413,9 @@ impl Inner {
     ///
     /// The clock is read only for deadlines within a tick of the wheel's
     /// position (or behind it): registering a far timer costs no clock read.
-    /// A past deadline that the check misses (when the driver has not run for
-    /// a while) lands on the ready list and fires at the next turn.
+    /// A past deadline that the check misses (the wheel's position lags while
+    /// the driver has not turned) is filed like any other; `next_deadline`
+    /// then reports an instant in the past, and the next turn fires it.
     #[inline]
     pub(crate) fn register(&self, deadline: Instant, waker: &Waker) -> Option<Key> {
         let tick = self.clock().tick_of(deadline);

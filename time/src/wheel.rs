@@ -345,6 +345,10 @@ impl<T> Wheel<T> {
         if now < self.elapsed {
             return 0;
         }
+        if self.len == 0 {
+            self.elapsed = now; // nothing to cascade
+            return 0;
+        }
         let mut cascaded = 0;
         while let Some(expiration) = self.next_slot().filter(|e| e.tick <= now) {
             self.elapsed = expiration.tick;

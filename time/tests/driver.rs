@@ -428,3 +428,23 @@ fn reused_spare_waker_still_wakes_its_task() {
     drop(waker_a);
     assert_eq!(Arc::strong_count(&a), 1);
 }
+
+/// `has_work` tells a runtime when it may skip the pre-park turn: only while
+/// nothing is registered.
+#[test]
+fn has_work_follows_registrations() {
+    let rt = MockDriver::new();
+    let _guard = rt.driver.enter();
+    assert!(!rt.driver.has_work());
+    let mut s = sleep(Duration::from_millis(2));
+    assert!(poll(&mut s, Waker::noop()).is_pending());
+    assert!(rt.driver.has_work());
+    assert_eq!(rt.run_to(rt.at(2.0)), 1);
+    assert!(!rt.driver.has_work());
+    // Turns without work still move the wheel: a deadline behind the clock
+    // is recognised at the first poll.
+    rt.run_to(rt.at(900.0));
+    let mut past = sleep_until(rt.at(800.0));
+    assert_eq!(poll(&mut past, Waker::noop()), Poll::Ready(()));
+    assert!(!rt.driver.has_work());
+}

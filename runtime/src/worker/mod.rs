@@ -230,7 +230,12 @@ impl Worker {
         if self.drain_remote() {
             return;
         }
-        self.fire_timers();
+        // Timers that fell due while tasks ran. With none registered this is
+        // skipped (no clock read, no wheel walk): the turn after the wake-up
+        // below keeps the wheel's position current.
+        if self.timers.has_work() {
+            self.fire_timers();
+        }
         // A notification consumed earlier (here or in `maintenance`) may have been
         // a stop request or a root wake: every reason to stay awake is checked
         // after the last consumption and before `try_park`.

@@ -99,6 +99,12 @@ impl Shared {
         self.unpark.wake_by_ref();
     }
 
+    /// Whether ops may be queued (a hint: one queued concurrently may be
+    /// missed, and is picked up by the next turn).
+    pub(crate) fn has_ops(&self) -> bool {
+        self.has_ops.load(Ordering::Acquire)
+    }
+
     /// Moves all queued ops into `into` (which should be empty), without
     /// locking when there are none. An op queued concurrently with the flag
     /// check is picked up by the next call.
