@@ -8,6 +8,7 @@
 //! let _guard = driver.enter();          // timers polled here register with it
 //! loop {
 //!     run ready tasks (calling driver.process() now and then while busy);
+//!     if driver.has_work() { driver.process(); } // due while tasks ran
 //!     let timeout = driver.next_deadline().map(|d| d - now);  // exact, in ns
 //!     epoll_pwait2(timeout);            // woken by I/O, by unpark, or by time
 //!     driver.process();                 // fire every timer that is due
