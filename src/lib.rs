@@ -45,6 +45,19 @@ pub use kiwi_runtime::{
     Handle, JoinError, JoinHandle, JoinSet, Runtime, RuntimeMetrics, YieldNow,
 };
 
+/// Task identity: [`Id`](task::Id), and [`id`](task::id) / [`try_id`](task::try_id)
+/// inside a task.
+///
+/// ```
+/// kiwi::block_on(async {
+///     let h = kiwi::spawn(async { kiwi::task::id() });
+///     assert_eq!(h.id(), h.await.unwrap());
+/// });
+/// ```
+pub mod task {
+    pub use kiwi_runtime::task::{id, try_id, AbortHandle, Id, JoinError, JoinHandle};
+}
+
 /// Timers: [`sleep`](time::sleep), [`timeout`](time::timeout), [`interval`](time::interval).
 ///
 /// Timers do not spend the cooperative I/O budget.

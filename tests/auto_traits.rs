@@ -6,6 +6,7 @@ fn send<T: Send>() {}
 fn sync<T: Sync>() {}
 fn debug<T: std::fmt::Debug>() {}
 fn unpin<T: Unpin>() {}
+fn id_like<T: Copy + Eq + std::hash::Hash + Ord + std::fmt::Display + Send + Sync>() {}
 
 #[test]
 fn runtime_types() {
@@ -32,6 +33,8 @@ fn runtime_types() {
     debug::<kiwi::RuntimeMetrics>();
     debug::<kiwi::signal::CtrlC>();
     debug::<kiwi::io::AsyncFd<std::os::unix::net::UnixStream>>();
+    id_like::<kiwi::task::Id>();
+    debug::<kiwi::task::Id>();
 }
 
 #[test]

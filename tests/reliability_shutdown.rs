@@ -28,7 +28,7 @@ const TIMER_TASKS: usize = 100;
 const TIMERS_PER_TASK: usize = 100;
 const DROP_FLUSHES: usize = 50;
 
-/// A drop off the owning worker: task id, owner thread, dropping thread.
+/// A drop off the runtime's workers: task id, first poller, dropping thread.
 type WrongThread = (usize, Option<String>, Option<String>);
 
 /// Drop counts per task id, and the drops that happened on the wrong thread.
@@ -57,7 +57,13 @@ impl Drop for Tracker {
     fn drop(&mut self) {
         self.log.drops[self.id].fetch_add(1, Ordering::SeqCst);
         let here = std::thread::current().name().map(str::to_owned);
-        if here != self.owner {
+        // These are `Send` tasks: with work stealing any worker of the runtime
+        // may own one when the runtime shuts down, and drop its future. What
+        // must never happen is a drop on some other thread (the one dropping
+        // the runtime, say). Local tasks keep to their own worker; see
+        // tests/runtime_tasks.rs.
+        let on_a_worker = here.as_deref().is_some_and(|n| n.starts_with("own-"));
+        if !on_a_worker || self.owner.is_none() {
             self.log
                 .wrong_thread
                 .lock()
@@ -246,7 +252,7 @@ fn runtime_dropped_with_io_timers_and_drop_flushes_in_flight() {
         }
         assert!(
             owners_ok,
-            "futures dropped off their owning worker: {wrong:?}"
+            "futures dropped off the runtime's workers: {wrong:?}"
         );
         assert_eq!(cancelled + completed, total);
         assert_eq!(

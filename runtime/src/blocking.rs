@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use crate::context;
 use crate::handle::Handle;
 use crate::task::raw::Header;
-use crate::task::{new_task, JoinHandle, Notified, Schedule};
+use crate::task::{new_send, JoinHandle, Notified, Schedule};
 
 /// Most threads the pool runs at once; further jobs wait in its queue.
 pub const MAX_THREADS: usize = 512;
@@ -38,7 +38,7 @@ pub(crate) struct Pool {
 
 #[derive(Debug, Default)]
 struct State {
-    queue: VecDeque<Notified>,
+    queue: VecDeque<Notified<PoolScheduler>>,
     threads: usize,
     idle: usize,
     shutdown: bool,
@@ -67,15 +67,17 @@ impl Pool {
             f: Some(f),
             handle: Some(handle.clone()),
         };
-        // SAFETY: the future is Send; the pool may run it on any of its threads.
-        let (notified, join) = unsafe { new_task(job, PoolScheduler(self.clone())) };
+        let (notified, join) = new_send(job, PoolScheduler(self.clone()), usize::MAX);
         if let Err(task) = self.push(notified) {
-            task.shutdown_detached();
+            task.shutdown();
         }
         join
     }
 
-    fn push(self: &Arc<Self>, task: Notified) -> Result<(), Notified> {
+    fn push(
+        self: &Arc<Self>,
+        task: Notified<PoolScheduler>,
+    ) -> Result<(), Notified<PoolScheduler>> {
         let mut state = self.lock();
         if state.shutdown {
             return Err(task);
@@ -127,7 +129,7 @@ impl Pool {
     /// Cancels queued jobs and waits until `deadline` for running ones; threads
     /// still busy after it are detached. Returns how many were detached.
     pub(crate) fn shutdown(&self, deadline: Instant) -> usize {
-        let queued: Vec<Notified> = {
+        let queued: Vec<Notified<PoolScheduler>> = {
             let mut state = self.lock();
             state.shutdown = true;
             self.work.notify_all();
@@ -135,7 +137,7 @@ impl Pool {
         };
         // Drop the closures outside the lock (their destructors may be arbitrary).
         for task in queued {
-            task.shutdown_detached();
+            task.shutdown();
         }
         let mut state = self.lock();
         while state.threads > 0 {
@@ -157,13 +159,15 @@ impl Pool {
 struct PoolScheduler(Arc<Pool>);
 
 impl Schedule for PoolScheduler {
-    fn schedule(&self, task: Notified) {
+    fn schedule(&self, task: Notified<Self>) {
         // A blocking task is only ever scheduled again by `abort` before it ran.
         if let Err(task) = self.0.push(task) {
-            task.shutdown_detached();
+            task.shutdown();
         }
     }
-    fn bind(&self, _: std::ptr::NonNull<Header>) {}
+    fn yield_now(&self, task: Notified<Self>) {
+        self.schedule(task);
+    }
     fn release(&self, _: std::ptr::NonNull<Header>) -> bool {
         false
     }

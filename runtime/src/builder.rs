@@ -3,13 +3,10 @@
 use std::fmt;
 use std::io;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
-use crate::handle::Handle;
-use crate::reactor::Reactor;
-use crate::runtime::{worker_main, Runtime, NEXT_RUNTIME_ID};
+use crate::runtime::{Runtime, NEXT_RUNTIME_ID};
 use crate::trace;
-use crate::worker::WorkerShared;
+use crate::worker::start::{self, Config};
 
 /// Configures and builds a [`Runtime`].
 ///
@@ -83,37 +80,11 @@ impl Builder {
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
         self.apply_trace();
-        let id = NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed);
-        let workers = (0..n)
-            .map(|i| WorkerShared::new(i, id).map(Arc::new))
-            .collect::<io::Result<Vec<_>>>()?;
-        let handle = Handle::from_parts(id, workers, format!("{}-blocking", self.thread_name));
-        let mut threads = Vec::with_capacity(n);
-        // Every reactor (an epoll fd) is made here, on the calling thread, so that
-        // running out of descriptors is an error from `build`, not a worker that
-        // silently cannot start.
-        let reactors = handle
-            .inner
-            .workers
-            .iter()
-            .map(|w| Reactor::for_worker(w, false).map(Arc::new))
-            .collect::<io::Result<Vec<_>>>()?;
-        for (shared, reactor) in handle.inner.workers.clone().into_iter().zip(reactors) {
-            let h = handle.clone();
-            let name = format!("{}-{}", self.thread_name, shared.index);
-            let spawned = std::thread::Builder::new()
-                .name(name)
-                .spawn(move || worker_main(shared, h, reactor));
-            match spawned {
-                Ok(t) => threads.push(t),
-                Err(e) => {
-                    // Stop the ones already started before reporting the error.
-                    drop(Runtime::from_parts(handle, threads));
-                    return Err(e);
-                }
-            }
-        }
-        Ok(Runtime::from_parts(handle, threads))
+        start::pool(Config {
+            workers: n,
+            thread_name: self.thread_name.clone(),
+            runtime_id: NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed),
+        })
     }
 
     fn apply_trace(&mut self) {

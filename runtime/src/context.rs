@@ -1,11 +1,12 @@
 //! What the current thread is running: its worker, if any, and a runtime handle.
 //!
-//! The worker lives on its thread's stack for as long as its loop runs; the
-//! thread-local holds a raw pointer to it, set and reset by [`WorkerGuard`]. This
-//! is the "scoped thread-local" pattern: the pointer is only dereferenced while the
-//! guard, and so the worker, is alive.
+//! A worker lives in an `Rc` for as long as its loop runs, and the thread-local
+//! holds a clone, set and reset by [`WorkerGuard`]. Code anywhere on the thread
+//! (a spawn, a wake, a socket's registration) borrows it through
+//! [`with_worker`].
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::handle::Handle;
@@ -13,16 +14,15 @@ use crate::reactor::Reactor;
 use crate::worker::Worker;
 
 thread_local! {
-    static WORKER: Cell<*const Worker> = const { Cell::new(std::ptr::null()) };
+    static WORKER: RefCell<Option<Rc<Worker>>> = const { RefCell::new(None) };
     static HANDLE: RefCell<Option<Handle>> = const { RefCell::new(None) };
 }
 
 /// Calls `f` with the worker running on this thread, if any.
 pub(crate) fn with_worker<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R {
-    let ptr = WORKER.with(Cell::get);
-    // SAFETY: the pointer is non-null only while a `WorkerGuard` lives, and the
-    // guard borrows the worker, so the worker outlives every use here.
-    f(unsafe { ptr.as_ref() })
+    // Only `enter_worker` and its guard borrow mutably, and never from inside
+    // `f`, so the shared borrow here cannot fail; nested calls share it.
+    WORKER.with(|w| f(w.borrow().as_deref()))
 }
 
 /// Calls `f` with this thread's reactor, if it runs one.
@@ -42,24 +42,25 @@ pub(crate) fn with_handle<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
 }
 
 /// Installs a worker (and its handle) on this thread until dropped.
-pub(crate) struct WorkerGuard<'a> {
-    prev_worker: *const Worker,
+pub(crate) struct WorkerGuard {
+    prev_worker: Option<Rc<Worker>>,
     _handle: HandleGuard,
-    _worker: std::marker::PhantomData<&'a Worker>,
 }
 
-pub(crate) fn enter_worker(worker: &Worker) -> WorkerGuard<'_> {
-    let prev_worker = WORKER.with(|w| w.replace(worker));
+pub(crate) fn enter_worker(worker: &Rc<Worker>) -> WorkerGuard {
+    let prev_worker = WORKER.with(|w| w.borrow_mut().replace(worker.clone()));
     WorkerGuard {
         prev_worker,
         _handle: enter_handle(worker.handle.clone()),
-        _worker: std::marker::PhantomData,
     }
 }
 
-impl Drop for WorkerGuard<'_> {
+impl Drop for WorkerGuard {
     fn drop(&mut self) {
-        WORKER.with(|w| w.set(self.prev_worker));
+        let prev = self.prev_worker.take();
+        // Drop the replaced worker outside the borrow.
+        let old = WORKER.with(|w| std::mem::replace(&mut *w.borrow_mut(), prev));
+        drop(old);
     }
 }
 

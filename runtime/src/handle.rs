@@ -2,16 +2,17 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::blocking::Pool;
 use crate::context;
-use crate::metrics::{IoMetrics, RuntimeMetrics};
-use crate::reactor::Reactor;
-use crate::task::{new_task, JoinHandle};
-use crate::worker::{Worker, WorkerShared};
+use crate::metrics::{bump, IoMetrics, RuntimeMetrics};
+use crate::task::registry::Shards;
+use crate::task::ring::Inject;
+use crate::task::{new_send, JoinHandle};
+use crate::worker::idle::Idle;
+use crate::worker::{start, SendTask, WorkerShared};
 
 /// A cloneable reference to a runtime, usable from any thread.
 ///
@@ -33,8 +34,15 @@ pub struct Handle {
 pub(crate) struct Inner {
     pub(crate) id: u64,
     pub(crate) workers: Vec<Arc<WorkerShared>>,
+    /// Round-robin position for spawns from outside the pool.
     cursor: AtomicUsize,
     pub(crate) closed: AtomicBool,
+    /// Where full rings overflow; any worker takes from it.
+    pub(crate) inject: Inject<SendTask>,
+    /// Every live `Send` task, for shutdown.
+    pub(crate) registry: Shards,
+    /// Who is parked and who is searching.
+    pub(crate) idle: Idle,
     pub(crate) blocking: Arc<Pool>,
     pub(crate) io_metrics: Arc<IoMetrics>,
 }
@@ -45,12 +53,16 @@ impl Handle {
         workers: Vec<Arc<WorkerShared>>,
         blocking_name: String,
     ) -> Handle {
+        let n = workers.len();
         Handle {
             inner: Arc::new(Inner {
                 id,
                 workers,
                 cursor: AtomicUsize::new(0),
                 closed: AtomicBool::new(false),
+                inject: Inject::new(),
+                registry: Shards::new(n),
+                idle: Idle::new(n),
                 blocking: Arc::new(Pool::new(blocking_name)),
                 io_metrics: Arc::new(IoMetrics::default()),
             }),
@@ -91,9 +103,12 @@ impl Handle {
         context::handle()
     }
 
-    /// Spawns `future` onto one of the runtime's workers, round-robin, and
-    /// returns its `JoinHandle`. If the runtime is gone, the future is dropped and
-    /// the handle resolves to a cancelled [`JoinError`](crate::JoinError).
+    /// Spawns `future` and returns its `JoinHandle`. On a worker of this
+    /// runtime the task goes to that worker's next-to-run slot (idle workers
+    /// steal from busy ones); from anywhere else (a `block_on` thread, a plain
+    /// thread, a blocking-pool thread) the workers take turns. If the runtime
+    /// is gone, the future is dropped and the handle resolves to a cancelled
+    /// [`JoinError`](crate::JoinError).
     ///
     /// # Examples
     ///
@@ -109,15 +124,42 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let target = self.pick_worker();
-        // SAFETY: the future is Send: any worker may own it.
-        let (notified, join) = unsafe { new_task(future, target.clone()) };
-        if self.inner.closed.load(Ordering::Acquire) {
-            notified.shutdown_detached();
-        } else {
-            target.spawn(notified);
-        }
-        join
+        let inner = &self.inner;
+        context::with_worker(|w| {
+            let here = w.filter(|w| w.shared.runtime_id == inner.id && w.in_pool());
+            let owner = match here {
+                Some(w) => w.shared.index,
+                None => self.next_worker(),
+            };
+            let (task, join) = new_send(future, self.clone(), owner);
+            if inner.closed.load(Ordering::Acquire) {
+                task.shutdown();
+                return join;
+            }
+            if let Err(registered) = inner.registry.insert(task.task_ref()) {
+                // The registry closed: the runtime is shutting down.
+                drop(registered);
+                task.shutdown();
+                return join;
+            }
+            match here {
+                Some(w) => {
+                    bump(&w.shared.metrics.spawned, 1);
+                    w.schedule_next(task);
+                }
+                None => {
+                    let target = &inner.workers[owner];
+                    target
+                        .metrics
+                        .spawned_from_outside
+                        .fetch_add(1, Ordering::Relaxed);
+                    // Refused only by a worker that has shut down, after the
+                    // registry was drained: the future was dropped there.
+                    drop(target.push_remote(task));
+                }
+            }
+            join
+        })
     }
 
     /// Runs `f` on the blocking pool, so that it does not stall a worker.
@@ -151,42 +193,7 @@ impl Handle {
     /// assert_eq!(rt.handle().block_on(async { 9 }), 9);
     /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.block_on_here(future, None)
-    }
-
-    /// Runs `future` here with a fresh worker; `shared` is that worker when it
-    /// belongs to the rotation (`kiwi::block_on`'s one-worker runtime).
-    pub(crate) fn block_on_here<F: Future>(
-        &self,
-        future: F,
-        shared: Option<Arc<WorkerShared>>,
-    ) -> F::Output {
-        if context::with_worker(|w| w.is_some()) {
-            panic!(
-                "kiwi: block_on called on a thread that already runs a kiwi worker or block_on; \
-                 it would block that thread's tasks. Use .await instead, or spawn_blocking for a \
-                 thread that may block"
-            );
-        }
-        let shared = match shared {
-            Some(s) => s,
-            None => Arc::new(
-                WorkerShared::new(usize::MAX, self.inner.id)
-                    .expect("kiwi: block_on could not create its eventfd"),
-            ),
-        };
-        let reactor = Reactor::for_worker(&shared, true)
-            .expect("kiwi: block_on could not create its epoll instance");
-        let worker = Worker::new(shared, self.clone(), Arc::new(reactor));
-        let future = pin!(future);
-        // Local tasks still on this thread are dropped before returning, and also
-        // when the root future panics: otherwise a `spawn_local` task whose waker
-        // lives on another thread would be freed (and its `!Send` future dropped)
-        // there, by the last waker.
-        let shutdown = ShutdownOnDrop(&worker);
-        let out = worker.run(Some(future));
-        drop(shutdown);
-        out.expect("the loop only returns when the root future is ready")
+        start::block_on(self, future, None)
     }
 
     /// The runtime's counters.
@@ -214,23 +221,13 @@ impl Handle {
         self.inner.closed.load(Ordering::Acquire)
     }
 
-    /// Round-robin: a per-thread cursor on workers (no shared cache line), one
-    /// shared counter elsewhere.
-    fn pick_worker(&self) -> &Arc<WorkerShared> {
+    /// Round-robin over the workers, for spawns from outside the pool.
+    fn next_worker(&self) -> usize {
         let n = self.inner.workers.len();
         if n == 1 {
-            return &self.inner.workers[0];
+            return 0;
         }
-        let i = context::with_worker(|w| match w {
-            Some(w) if w.shared.runtime_id == self.inner.id => {
-                let i = w.spawn_cursor.get();
-                w.spawn_cursor.set(i.wrapping_add(1));
-                Some(i)
-            }
-            _ => None,
-        })
-        .unwrap_or_else(|| self.inner.cursor.fetch_add(1, Ordering::Relaxed));
-        &self.inner.workers[i % n]
+        self.inner.cursor.fetch_add(1, Ordering::Relaxed) % n
     }
 }
 
@@ -247,14 +244,5 @@ impl Drop for Inner {
     fn drop(&mut self) {
         // The last handle of a `kiwi::block_on` runtime: nothing runs anymore.
         self.closed.store(true, Ordering::Release);
-    }
-}
-
-/// Shuts a worker down when dropped, on the normal path and on unwind alike.
-pub(crate) struct ShutdownOnDrop<'a>(pub(crate) &'a Worker);
-
-impl Drop for ShutdownOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.shutdown();
     }
 }

@@ -5,23 +5,35 @@
 //!
 //! | Kiwi | here | what it does |
 //! |---|---|---|
-//! | `EventLoop` (one per thread) | [`worker`](crate::Runtime) loop | polls tasks, parks in `epoll_wait` |
+//! | `EventLoop` (one per thread) | a worker (`worker/`) | polls tasks, parks in `epoll_wait` |
 //! | `Epoll`, `Channel` | `reactor` | records edges per descriptor, wakes tasks |
 //! | eventfd + task queue | remote queue + doorbell | cross-thread spawns and wakes |
-//! | `EventLoopPool` | [`Runtime`] | N workers, round-robin `spawn` |
-//! | callbacks | [`task`](JoinHandle)s | futures polled by their owner |
+//! | `EventLoopPool` | [`Runtime`] | N workers that share work by stealing |
+//! | callbacks | [`task`]s | futures polled by a worker |
 //!
 //! # The life of a task
 //!
-//! [`spawn`] allocates the task (one block: header, future, output) and puts it on
-//! a worker's queue. The worker polls it; the future registers its waker with
-//! whatever it waits for — a socket's readiness in the reactor, a timer in the
-//! wheel, a channel — and returns `Pending`. When the kernel reports an edge on
-//! that socket, `epoll_wait` returns on the worker, the reactor records the edge
-//! and calls the stored waker, and the task goes back on the run queue: the local
-//! one if the wake happened on the owning thread (no lock, no syscall), the
-//! owner's remote queue otherwise. The poll that follows finds the socket ready
-//! and makes progress.
+//! [`spawn`] allocates the task (one block: header, future, output), enters
+//! it in the runtime's registry, and queues it: on a worker, in that worker's
+//! next-to-run slot; from anywhere else, on the workers in turn. The worker
+//! polls it; the future registers its waker with whatever it waits for — a
+//! socket's readiness in the reactor, a timer in the wheel, a channel — and
+//! returns `Pending`. When the kernel reports an edge on that socket,
+//! `epoll_wait` returns on the worker, the reactor records the edge and calls
+//! the stored waker, and the task goes back on a run queue: the worker's own
+//! if the wake happened on it (no lock, no syscall), the worker's remote
+//! queue otherwise. The poll that follows finds the socket ready and makes
+//! progress.
+//!
+//! # The life of a steal
+//!
+//! A worker that has queued more than it is about to run, while a sibling is
+//! parked and nobody is searching, wakes that sibling (one, not all). A worker
+//! with nothing to run steals about half of a sibling's queue before it
+//! parks; the stolen tasks' wakes go to the thief from then on, and their
+//! sockets move to its reactor the next time they are polled. `spawn_local`
+//! tasks are never stolen: they sit in a queue only their worker can see.
+//! `docs/ARCHITECTURE.md` walks through the whole protocol.
 //!
 //! # What the reactor does with an edge
 //!
@@ -76,7 +88,7 @@ pub mod signal;
 mod spawn;
 #[doc(hidden)]
 pub mod sys;
-mod task;
+pub mod task;
 pub mod trace;
 mod worker;
 

@@ -1,7 +1,8 @@
 //! Synchronisation types, swapped for loom's under `--cfg loom`.
 //!
-//! The task state machine and the park/unpark handshake use these aliases instead
-//! of `std::sync` directly, so the very same code is model-checked by loom
+//! The task state machine, the run-queue ring, the registry, the idle protocol
+//! and the park/unpark handshake use these aliases instead of `std::sync`
+//! directly, so the very same code is model-checked by loom
 //! (`RUSTFLAGS="--cfg loom" cargo test -p kiwi-runtime --lib loom`).
 //! `UnsafeCell` follows loom's closure API (`with`, `with_mut`) in both builds,
 //! which lets loom see every access to a cell.
@@ -11,8 +12,10 @@ pub(crate) use loom::sync;
 
 #[cfg(not(loom))]
 pub(crate) mod sync {
+    pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+
     pub(crate) mod atomic {
-        pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+        pub(crate) use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
     }
 }
 

@@ -14,6 +14,7 @@ use std::time::Duration;
 #[derive(Debug, Default)]
 pub struct WorkerMetrics {
     pub(crate) spawned: AtomicU64,
+    pub(crate) spawned_from_outside: AtomicU64,
     pub(crate) polls: AtomicU64,
     pub(crate) parks: AtomicU64,
     pub(crate) epoll_events: AtomicU64,
@@ -23,6 +24,11 @@ pub struct WorkerMetrics {
     pub(crate) registrations: AtomicU64,
     pub(crate) timers_fired: AtomicU64,
     pub(crate) busy_ns: AtomicU64,
+    pub(crate) steals: AtomicU64,
+    pub(crate) stolen_tasks: AtomicU64,
+    pub(crate) overflows: AtomicU64,
+    pub(crate) notifies: AtomicU64,
+    pub(crate) registration_moves: AtomicU64,
 }
 
 /// A duration in whole nanoseconds, saturating (after 584 years).
@@ -39,9 +45,12 @@ pub(crate) fn bump(counter: &AtomicU64, n: u64) {
 }
 
 impl WorkerMetrics {
-    /// Tasks this worker took ownership of (counted at their first poll).
+    /// Tasks spawned onto this worker: by its own tasks (`spawn`,
+    /// `spawn_local`), or sent to it in turn from outside the pool. A task
+    /// stolen later still counts where it was spawned.
     pub fn spawned(&self) -> u64 {
-        self.spawned.load(Ordering::Relaxed)
+        // Two counters, so that the worker's own spawns need no atomic RMW.
+        self.spawned.load(Ordering::Relaxed) + self.spawned_from_outside.load(Ordering::Relaxed)
     }
     /// Task polls.
     pub fn polls(&self) -> u64 {
@@ -94,6 +103,32 @@ impl WorkerMetrics {
     /// ```
     pub fn busy_time(&self) -> Duration {
         Duration::from_nanos(self.busy_ns.load(Ordering::Relaxed))
+    }
+
+    /// Times this worker, out of work, stole from a sibling's run queue.
+    pub fn steals(&self) -> u64 {
+        self.steals.load(Ordering::Relaxed)
+    }
+    /// Tasks this worker took in those steals (about half a victim's queue each).
+    pub fn stolen_tasks(&self) -> u64 {
+        self.stolen_tasks.load(Ordering::Relaxed)
+    }
+    /// Times this worker's run queue was full and moved half of itself to the
+    /// runtime's shared queue.
+    pub fn overflows(&self) -> u64 {
+        self.overflows.load(Ordering::Relaxed)
+    }
+    /// Times this worker, having queued surplus work, woke a parked sibling to
+    /// take it.
+    pub fn notifies(&self) -> u64 {
+        self.notifies.load(Ordering::Relaxed)
+    }
+
+    /// Descriptors that moved their registration to this worker's reactor:
+    /// from a `block_on` thread's, from a reactor whose worker has exited, or
+    /// following the task that registered them after it was stolen.
+    pub fn registration_moves(&self) -> u64 {
+        self.registration_moves.load(Ordering::Relaxed)
     }
 
     /// Counts one EMFILE/ENFILE back-off (called by kiwi-net's accept).

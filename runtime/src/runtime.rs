@@ -1,39 +1,28 @@
 //! `Runtime`: Kiwi's `EventLoopPool`.
 //!
 //! A runtime is N worker threads, each with its own epoll reactor and timer
-//! wheel, plus a blocking pool. `spawn` hands tasks to the workers round-robin, so
-//! an accept loop on one worker spreads its connections over all of them (Kiwi's
-//! pool gave out loops the same way). `block_on` runs a future on the calling
-//! thread, which gets a small reactor and timer driver of its own for the
-//! duration and is not in the `spawn` rotation.
+//! wheel, plus a blocking pool. Kiwi's pool handed its loops out round-robin;
+//! here only spawns from outside the pool take turns (so an accept loop on the
+//! main thread still spreads its connections), while a spawn on a worker stays
+//! on that worker, and idle workers steal from busy ones (see `worker/`).
+//! `block_on` runs a future on the calling thread, which gets a small reactor
+//! and timer driver of its own for the duration and is not in the pool.
 
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::builder::Builder;
 use crate::context::{self, HandleGuard};
 use crate::handle::Handle;
-use crate::reactor::Reactor;
 use crate::task::JoinHandle;
-use crate::trace;
-use crate::worker::{Worker, WorkerShared};
 
 pub(crate) static NEXT_RUNTIME_ID: AtomicU64 = AtomicU64::new(1);
 
 /// How long dropping a runtime waits for blocking-pool threads.
 const DROP_TIMEOUT: Duration = Duration::from_secs(1);
-
-pub(crate) fn worker_main(shared: Arc<WorkerShared>, handle: Handle, reactor: Arc<Reactor>) {
-    let worker = Worker::new(shared, handle, reactor);
-    // Shut down even if the loop unwinds (a foreign waker that panics inside the
-    // reactor), so that every task is still dropped on this thread.
-    let _shutdown = crate::handle::ShutdownOnDrop(&worker);
-    worker.run::<std::future::Pending<()>>(None);
-}
 
 /// The kiwi runtime: worker threads, their reactors and timers, a blocking pool.
 ///
@@ -95,7 +84,7 @@ impl Runtime {
     /// assert_eq!(rt.block_on(async { "done" }), "done");
     /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.handle.block_on_here(future, None)
+        self.handle.block_on(future)
     }
 
     /// Spawns a task onto the runtime's workers; see [`Handle::spawn`].
@@ -253,16 +242,4 @@ impl fmt::Debug for EnterGuard<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("EnterGuard")
     }
-}
-
-/// A one-worker runtime whose only worker is the calling thread (`kiwi::block_on`).
-pub(crate) fn current_thread() -> io::Result<(Handle, Arc<WorkerShared>)> {
-    static TRACE_ENV: std::sync::Once = std::sync::Once::new();
-    TRACE_ENV.call_once(trace::enable_from_env);
-    let id = NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed);
-    let shared = Arc::new(WorkerShared::new(0, id)?);
-    Ok((
-        Handle::from_parts(id, vec![shared.clone()], "kiwi-blocking".into()),
-        shared,
-    ))
 }

@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 
 use crate::context;
 use crate::handle::Handle;
-use crate::runtime;
-use crate::task::{new_task, JoinHandle};
+use crate::metrics::bump;
+use crate::runtime::NEXT_RUNTIME_ID;
+use crate::task::{new_local, JoinHandle};
+use crate::trace;
+use crate::worker::start;
 
 /// Runs `future` to completion on the calling thread, in a one-worker runtime
 /// whose worker is this thread: `spawn` and `spawn_local` both put tasks here.
@@ -32,8 +35,11 @@ use crate::task::{new_task, JoinHandle};
 /// assert_eq!(out, "hello");
 /// ```
 pub fn block_on<F: Future>(future: F) -> F::Output {
-    let (handle, shared) =
-        runtime::current_thread().expect("kiwi::block_on could not create its eventfd");
+    static TRACE_ENV: std::sync::Once = std::sync::Once::new();
+    TRACE_ENV.call_once(trace::enable_from_env);
+    let id = NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed);
+    let (handle, shared, ring) =
+        start::current_thread(id).expect("kiwi::block_on could not create its eventfd");
     // Close the runtime and its blocking pool on return, and on unwind too.
     struct Close<'a>(&'a Handle);
     impl Drop for Close<'_> {
@@ -44,10 +50,12 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         }
     }
     let _close = Close(&handle);
-    handle.block_on_here(future, Some(shared))
+    start::block_on(&handle, future, Some((shared, ring)))
 }
 
-/// Spawns a `Send` task onto the current runtime (round-robin over its workers).
+/// Spawns a `Send` task onto the current runtime: on a worker, onto that
+/// worker (idle workers steal it if it waits); elsewhere, round-robin over
+/// the workers. See [`Handle::spawn`].
 ///
 /// A future that is not `Send` is refused at compile time; use [`spawn_local`]:
 ///
@@ -113,9 +121,10 @@ where
                  inside kiwi::block_on, Runtime::block_on or a spawned task"
             )
         };
-        // SAFETY: the task is owned by this thread's worker and queued here.
-        let (notified, join) = unsafe { new_task(future, w.shared.clone()) };
-        w.push_local(notified);
+        bump(&w.shared.metrics.spawned, 1);
+        let (task, join) = new_local(future, w.shared.clone(), w.shared.index);
+        w.registry.borrow_mut().insert(task.task_ref());
+        w.push_local(task);
         join
     })
 }

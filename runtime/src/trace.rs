@@ -75,12 +75,3 @@ pub(crate) fn worker(index: usize) -> String {
         format!("worker {index}")
     }
 }
-
-/// How the log names a task: its registry slot, or "a new task" before its first poll.
-pub(crate) fn task(slot: u32) -> String {
-    if slot == u32::MAX {
-        "a new task".to_string()
-    } else {
-        format!("task {slot}")
-    }
-}

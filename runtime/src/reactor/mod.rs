@@ -11,11 +11,19 @@
 //! output buffer here: muduo's `handleWrite`). The wakers push the tasks onto the
 //! run queue; nothing is polled from inside the reactor.
 //!
-//! Registrations hold a `Weak` to their reactor. If a socket is polled on a thread
-//! whose reactor is not its own, it stays put (and is woken across threads) while
-//! its reactor lives on a worker; it moves, `EPOLL_CTL_DEL` then `EPOLL_CTL_ADD`,
-//! when that reactor is gone or belongs to a `block_on` thread, which will stop
-//! polling it soon. `ADD` reports the current readiness, so no edge is lost.
+//! Registrations hold a `Weak` to their reactor, and the id of the task that
+//! registered them. If a socket is polled on a thread whose reactor is not its
+//! own, it moves there, `EPOLL_CTL_DEL` then `EPOLL_CTL_ADD`, when
+//! - that reactor is gone, or belongs to a `block_on` thread, which will stop
+//!   polling it soon; or
+//! - the poller is the task that registered it: the task was stolen by an idle
+//!   worker, and its sockets follow it, so that they are not left waiting for
+//!   a busy worker to turn its reactor.
+//!
+//! Any other task polling it from elsewhere (the other half of a split stream,
+//! a second acceptor) leaves it put and is woken across threads: moving on
+//! every such poll would ping-pong the descriptor between epolls. `ADD`
+//! reports the current readiness, so a move never loses an edge.
 
 mod registration;
 mod scheduled_io;
@@ -167,7 +175,7 @@ impl Reactor {
             let io = src.scheduled_io();
             io.set_readiness(events, |w| {
                 if trace::enabled() {
-                    let who = crate::task::trace_id(w)
+                    let who = crate::task::waker_task_id(w)
                         .map_or("a foreign waker".to_string(), |t| format!("task {t}"));
                     trace::emit(|| {
                         format!(

@@ -99,6 +99,10 @@ pub struct ScheduledIo {
 pub(crate) struct Location {
     pub(crate) reactor: Weak<Reactor>,
     pub(crate) token: u64,
+    /// The task that registered it there (its id, 0 outside a task): when
+    /// that task is polled on another worker, it was stolen, and the
+    /// registration follows it.
+    pub(crate) task: u64,
 }
 
 #[derive(Debug, Default)]

@@ -4,6 +4,8 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Mutex;
 
+use super::id::Id;
+
 /// A task ended without producing its output: it panicked, or it was cancelled
 /// (aborted, or its runtime shut down before it finished).
 ///
@@ -17,10 +19,14 @@ use std::sync::Mutex;
 /// assert_eq!(*err.into_panic().downcast::<&str>().unwrap(), "boom");
 /// ```
 pub struct JoinError {
-    repr: Repr,
+    repr: Cause,
+    id: Id,
 }
 
-enum Repr {
+/// Why a task has no output, as stored in the task until its `JoinHandle`
+/// reads it. The id is added then, from the header, so that a finished
+/// task's stage does not grow by the id's eight bytes.
+pub(crate) enum Cause {
     Cancelled,
     // `Box<dyn Any + Send>` is not `Sync`; the mutex makes `JoinError: Sync` (so it
     // can become an `io::Error`) at no cost on the happy path: it is only built
@@ -28,27 +34,41 @@ enum Repr {
     Panic(Box<Mutex<Box<dyn Any + Send + 'static>>>),
 }
 
+impl Cause {
+    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> Cause {
+        Cause::Panic(Box::new(Mutex::new(payload)))
+    }
+}
+
 impl JoinError {
-    pub(crate) fn cancelled() -> JoinError {
-        JoinError {
-            repr: Repr::Cancelled,
-        }
+    pub(crate) fn new(repr: Cause, id: Id) -> JoinError {
+        JoinError { repr, id }
     }
 
-    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        JoinError {
-            repr: Repr::Panic(Box::new(Mutex::new(payload))),
-        }
+    /// The id of the task that failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// kiwi_runtime::block_on(async {
+    ///     let h = kiwi_runtime::spawn(std::future::pending::<()>());
+    ///     let id = h.id();
+    ///     h.abort();
+    ///     assert_eq!(h.await.unwrap_err().id(), id);
+    /// });
+    /// ```
+    pub fn id(&self) -> Id {
+        self.id
     }
 
     /// True if the task was aborted or its runtime shut down first.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(self.repr, Cause::Cancelled)
     }
 
     /// True if the task panicked.
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic(_))
+        matches!(self.repr, Cause::Panic(_))
     }
 
     /// Returns the panic payload, to inspect it or resume unwinding with
@@ -68,13 +88,13 @@ impl JoinError {
     /// Returns the panic payload, or gives the error back if it is a cancellation.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            Repr::Panic(p) => Ok(p.into_inner().unwrap_or_else(|e| e.into_inner())),
-            Repr::Cancelled => Err(self),
+            Cause::Panic(p) => Ok(p.into_inner().unwrap_or_else(|e| e.into_inner())),
+            Cause::Cancelled => Err(self),
         }
     }
 
     fn panic_message(&self) -> Option<String> {
-        let Repr::Panic(p) = &self.repr else {
+        let Cause::Panic(p) = &self.repr else {
             return None;
         };
         let guard = p.lock().unwrap_or_else(|e| e.into_inner());
@@ -89,9 +109,9 @@ impl JoinError {
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.repr, self.panic_message()) {
-            (Repr::Cancelled, _) => f.write_str("task was cancelled"),
-            (Repr::Panic(_), Some(msg)) => write!(f, "task panicked with message {msg:?}"),
-            (Repr::Panic(_), None) => f.write_str("task panicked"),
+            (Cause::Cancelled, _) => f.write_str("task was cancelled"),
+            (Cause::Panic(_), Some(msg)) => write!(f, "task panicked with message {msg:?}"),
+            (Cause::Panic(_), None) => f.write_str("task panicked"),
         }
     }
 }
@@ -99,9 +119,9 @@ impl fmt::Display for JoinError {
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.repr, self.panic_message()) {
-            (Repr::Cancelled, _) => f.write_str("JoinError::Cancelled"),
-            (Repr::Panic(_), Some(msg)) => write!(f, "JoinError::Panic({msg:?})"),
-            (Repr::Panic(_), None) => f.write_str("JoinError::Panic(..)"),
+            (Cause::Cancelled, _) => write!(f, "JoinError::Cancelled({:?})", self.id),
+            (Cause::Panic(_), Some(msg)) => write!(f, "JoinError::Panic({:?}, {msg:?})", self.id),
+            (Cause::Panic(_), None) => write!(f, "JoinError::Panic({:?}, ..)", self.id),
         }
     }
 }

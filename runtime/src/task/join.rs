@@ -9,6 +9,7 @@ use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 use super::error::JoinError;
+use super::id::Id;
 use super::raw::Header;
 use super::state::{Submit, COMPLETE, JOIN_WAKER};
 use super::Task;
@@ -89,6 +90,22 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn is_finished(&self) -> bool {
         self.task.header().state.load().is(COMPLETE)
+    }
+
+    /// The task's id, the same as [`task::id`](crate::task::id) inside it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// kiwi_runtime::block_on(async {
+    ///     let a = kiwi_runtime::spawn(async {});
+    ///     let b = kiwi_runtime::spawn(async {});
+    ///     assert_ne!(a.id(), b.id());
+    ///     assert_eq!(a.id(), a.abort_handle().id());
+    /// });
+    /// ```
+    pub fn id(&self) -> Id {
+        self.task.header().id
     }
 
     /// A handle that can abort the task but not await it; it may outlive this one.
@@ -184,6 +201,7 @@ impl<T> Drop for JoinHandle<T> {
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
+            .field("id", &self.id())
             .field("finished", &self.is_finished())
             .finish()
     }
@@ -221,6 +239,21 @@ impl AbortHandle {
         abort(self.task.as_ptr());
     }
 
+    /// The task's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// kiwi_runtime::block_on(async {
+    ///     let h = kiwi_runtime::spawn(async { kiwi_runtime::task::id() });
+    ///     let a = h.abort_handle();
+    ///     assert_eq!(h.await.unwrap(), a.id());
+    /// });
+    /// ```
+    pub fn id(&self) -> Id {
+        self.task.header().id
+    }
+
     /// True once the task has finished.
     ///
     /// # Examples
@@ -250,6 +283,7 @@ impl Clone for AbortHandle {
 impl fmt::Debug for AbortHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AbortHandle")
+            .field("id", &self.id())
             .field("finished", &self.is_finished())
             .finish()
     }

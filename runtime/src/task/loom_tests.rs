@@ -16,7 +16,8 @@ use loom::sync::{Arc, Mutex};
 use loom::thread;
 
 use super::raw::Header;
-use super::{new_task, JoinHandle, Notified, Schedule, Task};
+use super::registry::Shards;
+use super::{new_task, waker_task_id, JoinHandle, Notified, Schedule, Task};
 
 /// Counts what happened to one task.
 #[derive(Default)]
@@ -29,8 +30,8 @@ struct Log {
 
 /// The owner: a run queue and a one-slot registry, both behind loom mutexes.
 struct Owner {
-    queue: Mutex<Vec<Notified>>,
-    registry: Mutex<Option<Task>>,
+    queue: Mutex<Vec<Notified<Sched>>>,
+    registry: Shards,
     owner_thread: Mutex<Option<thread::ThreadId>>,
 }
 
@@ -40,23 +41,18 @@ struct Sched {
 }
 
 impl Schedule for Sched {
-    fn schedule(&self, task: Notified) {
+    fn schedule(&self, task: Notified<Self>) {
         self.owner.queue.lock().unwrap().push(task);
     }
-    fn bind(&self, task: NonNull<Header>) {
-        // SAFETY: the caller holds a reference.
-        unsafe { task.as_ref() }.state.ref_inc();
-        // SAFETY: the reference just taken.
-        *self.owner.registry.lock().unwrap() = Some(unsafe { Task::from_raw(task) });
+    fn yield_now(&self, task: Notified<Self>) {
+        self.schedule(task);
     }
-    fn release(&self, _: NonNull<Header>) -> bool {
-        match self.owner.registry.lock().unwrap().take() {
-            Some(t) => {
-                t.into_raw();
-                true
-            }
-            None => false,
-        }
+    fn release(&self, task: NonNull<Header>) -> bool {
+        self.owner
+            .registry
+            .remove(task)
+            .map(Task::into_raw)
+            .is_some()
     }
 }
 
@@ -113,7 +109,7 @@ fn setup() -> (
 ) {
     let owner = Arc::new(Owner {
         queue: Mutex::new(Vec::new()),
-        registry: Mutex::new(None),
+        registry: Shards::new(1),
         owner_thread: Mutex::new(Some(thread::current().id())),
     });
     let log = Arc::new(Log::default());
@@ -132,8 +128,11 @@ fn setup() -> (
                 owner: owner.clone(),
                 log: log.clone(),
             },
+            0,
         )
     };
+    // The spawner registers the task before queuing it.
+    assert!(owner.registry.insert(notified.task_ref()).is_ok());
     owner.queue.lock().unwrap().push(notified);
     (owner, log, waker_out, join)
 }
@@ -285,6 +284,85 @@ fn loom_join_handle_repoll_races_completion() {
         drop(join);
         assert_eq!(log.future_drops.load(Ordering::SeqCst), 1);
         assert_eq!(log.output_drops.load(Ordering::SeqCst), 1);
+        assert_eq!(log.freed.load(Ordering::SeqCst), 1);
+    });
+}
+
+/// A `Send` task's shutdown races its poll on another worker: one thread runs
+/// the queue entry (a wake came in), another drains the registry and shuts
+/// every task down, as a worker does when the runtime ends. The future is
+/// dropped exactly once, by one of them, and the task is freed exactly once.
+#[test]
+fn loom_registry_shutdown_races_a_poll_elsewhere() {
+    loom::model(|| {
+        let (owner, log, waker_out, join) = setup();
+        run_owner(&owner);
+        let w = waker_out.lock().unwrap().take().unwrap();
+        w.wake();
+        let poller = {
+            let owner = owner.clone();
+            thread::spawn(move || run_owner(&owner))
+        };
+        for task in owner.registry.close_and_drain() {
+            task.shutdown();
+        }
+        poller.join().unwrap();
+        run_owner(&owner);
+        drop(join);
+        assert_eq!(log.future_drops.load(Ordering::SeqCst), 1);
+        assert!(log.output_drops.load(Ordering::SeqCst) <= 1);
+        assert_eq!(log.freed.load(Ordering::SeqCst), 1);
+    });
+}
+
+/// A completion on one thread removes the task from the registry while
+/// another thread drains it for shutdown: the registry's reference is
+/// dropped exactly once, whoever gets it.
+#[test]
+fn loom_registry_remove_races_shutdown_drain() {
+    loom::model(|| {
+        let (owner, log, waker_out, mut join) = setup();
+        run_owner(&owner);
+        let w = waker_out.lock().unwrap().take().unwrap();
+        w.wake();
+        let drainer = {
+            let owner = owner.clone();
+            thread::spawn(move || owner.registry.close_and_drain())
+        };
+        run_owner(&owner);
+        for task in drainer.join().unwrap() {
+            task.shutdown();
+        }
+        match noop_poll(&mut join) {
+            Poll::Ready(Ok(out)) => drop(out),
+            Poll::Ready(Err(e)) => assert!(e.is_cancelled()),
+            Poll::Pending => panic!("the task neither completed nor was cancelled"),
+        }
+        drop(join);
+        assert_eq!(log.future_drops.load(Ordering::SeqCst), 1);
+        assert_eq!(log.freed.load(Ordering::SeqCst), 1);
+    });
+}
+
+/// The trace reads a task's id through a waker on the reactor's thread while
+/// the owner polls and completes the task. The id is written once, before
+/// the task is shared, so the read needs no synchronisation; the old registry
+/// slot it replaces was written by the owner meanwhile (a data race).
+#[test]
+fn loom_waker_task_id_read_races_the_owner() {
+    loom::model(|| {
+        let (owner, log, waker_out, join) = setup();
+        let id = join.id();
+        run_owner(&owner);
+        let w = waker_out.lock().unwrap().take().unwrap();
+        let reader = thread::spawn(move || {
+            assert_eq!(waker_task_id(&w), Some(id));
+            w.wake();
+        });
+        run_owner(&owner);
+        reader.join().unwrap();
+        run_owner(&owner);
+        drop(join);
         assert_eq!(log.freed.load(Ordering::SeqCst), 1);
     });
 }

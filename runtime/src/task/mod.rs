@@ -1,46 +1,64 @@
-//! Tasks: one allocation each, reference counted, polled only by their owner.
+//! Tasks: one allocation each, reference counted, polled by one worker at a time.
+//!
+//! # Two kinds of task
+//!
+//! - A `Send` task (`spawn`) belongs to its runtime. Any worker may poll it, one
+//!   at a time, and an idle worker may steal it from a busy one. Its scheduler
+//!   is the runtime's [`Handle`](crate::Handle); its header records the worker
+//!   that polled it last (`owner`), which is where its wakes go.
+//! - A local task (`spawn_local`, maybe `!Send`) belongs to one worker thread
+//!   for its whole life. Its scheduler is that worker, which implements
+//!   [`LocalSchedule`]: the promise that its entries never leave the thread.
+//!
+//! The two are different types ([`Notified<S>`] is typed by its scheduler), so
+//! a queue that other workers read, typed `Notified<Handle>`, cannot hold a
+//! local task: the compiler refuses it.
 //!
 //! # The life of a task
 //!
-//! `spawn(future)` allocates one block holding a header, the owning scheduler and
-//! the future (see `raw.rs` for the layout), and returns a [`JoinHandle`]. The
-//! block starts with two references, the `JoinHandle`'s and a run-queue entry's
-//! ([`Notified`]), and with `NOTIFIED` set: it is already queued.
+//! `spawn(future)` allocates one block holding a header, the scheduler and the
+//! future (see `raw.rs` for the layout). The block starts with two references,
+//! the [`JoinHandle`]'s and a run-queue entry's ([`Notified`]), and with
+//! `NOTIFIED` set: it is already queued. Before the entry is queued, the spawner
+//! puts a third reference in a *registry* (`registry.rs`): the runtime's sharded
+//! one for a `Send` task, the worker's own for a local one. The registry keeps
+//! it for as long as the future lives; that is how shutdown finds a task
+//! nothing else points to (one parked on `pending()`, or whose only waker sits
+//! in a forgotten channel).
 //!
-//! The owner pops the entry and calls [`Notified::run`]. On the first poll the task
-//! joins the owner's *registry*, which holds one more reference for as long as the
-//! future lives; that is how shutdown finds a task nothing else points to (one
-//! parked on `pending()`, or whose only waker sits in a forgotten channel). The
-//! poll gets a `Context` whose waker borrows the queue entry's reference.
-//!
-//! A poll returns `Pending` having stored clones of that waker somewhere (a
-//! reactor slot, a timer, a channel). Later, `wake` sets `NOTIFIED` and hands its
-//! reference to a new queue entry on the owner: its local queue when woken on the
-//! owner's thread (no lock, no syscall), otherwise its remote queue, ringing the
-//! owner's eventfd only if it is parked. The cycle repeats until the poll returns
-//! `Ready`: the output is stored, the `JoinHandle` is woken, the task leaves the
-//! registry, and when the last reference goes the block is freed.
+//! A worker pops the entry and calls [`Notified::run`]. The poll gets a
+//! `Context` whose waker borrows the entry's reference, and returns `Pending`
+//! having stored clones of that waker somewhere (a reactor slot, a timer, a
+//! channel). Later, `wake` sets `NOTIFIED` and hands its reference to a new
+//! queue entry for the owner: its next-to-run slot when woken on the owner's
+//! thread (no lock, no syscall), otherwise its remote queue, ringing the
+//! owner's eventfd only if it is parked. The cycle repeats until the poll
+//! returns `Ready`: the output is stored, the `JoinHandle` is woken, the task
+//! leaves the registry, and when the last reference goes the block is freed.
 //!
 //! # References
 //!
 //! | kind | count | dropped when |
 //! |---|---|---|
 //! | [`JoinHandle`] / [`AbortHandle`] | one each | the handle is dropped |
-//! | [`Notified`] (queue entry) | one | the poll finishes (or is handed to the next entry) |
-//! | registry | one, from first poll | the future is gone (completion, cancellation) |
+//! | [`Notified`] (queue entry) | at most one | the poll finishes (or is handed to the next entry) |
+//! | registry | one, from spawn | the future is gone (completion, cancellation, shutdown) |
 //! | `Waker` | one each | the waker is dropped, or consumed by `wake` |
 //!
 //! # Who may touch what
 //!
-//! - The future, and the stage it lives in, belong to the owner's thread while the
-//!   future lives: `RUNNING` (set only there) grants access. A `!Send` future from
-//!   `spawn_local` is therefore safe: no other thread ever polls or drops it.
-//!   `abort`, a `JoinHandle` drop or a last waker drop on another thread never
-//!   drops the future; `abort` queues the task so that its owner drops it.
-//! - The output belongs to the owner until `COMPLETE` is published, then to the
-//!   `JoinHandle` (or to the owner, if the handle is gone; see `state.rs`).
+//! - The future, and the stage it lives in, belong to whoever holds `RUNNING`:
+//!   the worker that popped the task's one queue entry, or shutdown's claim.
+//!   A local task's entries only ever reach its owner's thread, so its `!Send`
+//!   future is only polled and dropped there. `abort`, a `JoinHandle` drop or
+//!   a last waker drop on another thread never drops a future; `abort` queues
+//!   the task so that a worker drops it.
+//! - The output belongs to the poller until `COMPLETE` is published, then to the
+//!   `JoinHandle` (or to the poller, if the handle is gone; see `state.rs`).
 //! - The join-waker cell is handed back and forth by the `JOIN_WAKER` bit.
-//! - The registry slot index is read and written only on the owner's thread.
+//! - The registry slot index is read and written only by the registry holding
+//!   the task (under its shard lock, or on the owner's thread).
+//! - The id never changes; anyone holding a reference may read it.
 //!
 //! # Why the unsafe code is sound
 //!
@@ -52,8 +70,11 @@
 //! `Stage::Consumed`. Each `unsafe` block names the invariant it relies on.
 
 mod error;
+mod id;
 mod join;
 pub(crate) mod raw;
+pub(crate) mod registry;
+pub(crate) mod ring;
 pub(crate) mod state;
 pub(crate) mod waker;
 
@@ -61,27 +82,42 @@ pub(crate) mod waker;
 mod loom_tests;
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 
 pub use error::JoinError;
+pub use id::{id, try_id, Id};
 pub use join::{AbortHandle, JoinHandle};
 use raw::Header;
 
 /// Where a task goes when it is woken: a worker's run queues, or the blocking pool.
 pub(crate) trait Schedule: Send + Sync + Sized + 'static {
-    /// Puts the queue entry on the owner's run queue. If the owner is gone, the
-    /// entry must be shut down (`Notified::shutdown_detached`) or dropped.
-    fn schedule(&self, task: Notified);
+    /// A wake: puts the entry on the run queue of the worker the task belongs
+    /// to. If that worker is gone, the entry is dropped (its runtime's shutdown
+    /// drops the future through the registry).
+    fn schedule(&self, task: Notified<Self>);
 
-    /// Called on the owner's thread at a task's first poll: insert it into the
-    /// registry, taking a reference (`ref_inc`), and record the slot.
-    fn bind(&self, task: NonNull<Header>);
+    /// The task was woken during its own poll (`yield_now`, a spent budget, or
+    /// a wake that arrived meanwhile). Called by the poller, on its thread,
+    /// right after the poll: the entry goes to the back of the queue.
+    fn yield_now(&self, task: Notified<Self>);
 
-    /// Called on the owner's thread once the future is gone: leave the registry.
-    /// Returns true if the registry held a reference, which the caller then drops.
+    /// Called once the future is gone: leave the registry. Returns true if the
+    /// registry held a reference, which the caller then drops with its own.
     fn release(&self, task: NonNull<Header>) -> bool;
 }
+
+/// A scheduler whose queue entries only ever reach the thread that created
+/// the task, and which drops the futures it still owns on that thread: the
+/// only kind that may own a `!Send` future.
+///
+/// # Safety
+///
+/// `schedule` and `yield_now` must deliver entries only to queues that are
+/// run on the task's creating thread, and every entry and registry reference
+/// still held when that thread stops must be shut down there.
+pub(crate) unsafe trait LocalSchedule: Schedule {}
 
 /// One owned reference to a task, with nothing more implied.
 pub(crate) struct Task {
@@ -115,11 +151,21 @@ impl Task {
         ManuallyDrop::new(self).ptr
     }
 
-    /// Owner thread, at shutdown: drop the future if it still lives.
+    /// Drops the future if it still lives (shutdown, abort of a task that can
+    /// never run). Local tasks: on the owner's thread only, which the
+    /// registries guarantee (a local task is only in its worker's registry).
     pub(crate) fn shutdown(self) {
         let ptr = self.into_raw();
-        // SAFETY: we pass our reference; the caller is the owner, shutting down.
+        // SAFETY: we pass our reference; a local task's references reach only
+        // its owner's shutdown (see `LocalSchedule`), a `Send` future may be
+        // dropped anywhere.
         unsafe { (ptr.as_ref().vtable.shutdown)(ptr) };
+    }
+
+    /// Another reference to the same task.
+    pub(crate) fn clone_ref(&self) -> Task {
+        self.header().state.ref_inc();
+        Task { ptr: self.ptr }
     }
 }
 
@@ -132,70 +178,113 @@ impl Drop for Task {
     }
 }
 
-/// A run-queue entry: a reference to a task that has `NOTIFIED` set.
-pub(crate) struct Notified(Task);
+/// A run-queue entry: a reference to a task that has `NOTIFIED` set, typed by
+/// the scheduler that owns the task. A queue typed `Notified<Handle>` (a
+/// worker's stealable ring, the runtime's shared queue) therefore holds only
+/// `Send` tasks: only [`new_send`] makes entries of a non-local scheduler.
+pub(crate) struct Notified<S: 'static> {
+    task: Task,
+    _scheduler: PhantomData<fn() -> S>,
+}
 
-impl std::fmt::Debug for Notified {
+impl<S> std::fmt::Debug for Notified<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Notified")
+        write!(f, "Notified({})", self.task.header().id)
     }
 }
 
-impl Notified {
+impl<S: Schedule> Notified<S> {
     /// # Safety
-    /// The caller gives up one reference, which must be the task's queue entry.
-    pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> Notified {
-        // SAFETY: forwarded.
-        Notified(unsafe { Task::from_raw(ptr) })
+    /// The caller gives up one reference, which must be the task's queue
+    /// entry, and the task's scheduler must be `S`.
+    pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> Notified<S> {
+        Notified {
+            // SAFETY: forwarded.
+            task: unsafe { Task::from_raw(ptr) },
+            _scheduler: PhantomData,
+        }
     }
 
-    /// Polls the task (or drops its future if it was aborted). Owner thread only.
+    /// Polls the task (or drops its future if it was aborted).
     pub(crate) fn run(self) {
-        let ptr = self.0.into_raw();
-        // SAFETY: the entry's reference moves into `run`; the caller is the owner.
+        let ptr = self.task.into_raw();
+        // SAFETY: the entry's reference moves into `run`. A local task's entry
+        // only exists on its owner's thread (`LocalSchedule`).
         unsafe { (ptr.as_ref().vtable.run)(ptr) };
     }
 
-    /// Owner thread, at shutdown: drop the future instead of polling it.
+    /// Drops the future instead of polling it (shutdown, or a runtime that is
+    /// already gone).
     pub(crate) fn shutdown(self) {
-        self.0.shutdown();
-    }
-
-    /// A queue entry that can never reach its owner (the runtime is gone) and
-    /// whose task was never polled: drop the future here and resolve the
-    /// `JoinHandle` as cancelled. Only for `Send` futures (`spawn`), which may be
-    /// dropped on any thread.
-    pub(crate) fn shutdown_detached(self) {
-        self.0.shutdown();
+        self.task.shutdown();
     }
 
     pub(crate) fn header(&self) -> &Header {
-        self.0.header()
+        self.task.header()
+    }
+
+    /// A plain reference to the task (for a registry).
+    pub(crate) fn task_ref(&self) -> Task {
+        self.task.clone_ref()
     }
 }
 
-/// Allocates a task owned by `scheduler` and returns its two first references.
-///
+/// Allocates a `Send` task owned by `scheduler`, its wakes going to worker
+/// `owner`, and returns its first two references: the queue entry and the
+/// `JoinHandle`.
+pub(crate) fn new_send<F, S>(
+    future: F,
+    scheduler: S,
+    owner: usize,
+) -> (Notified<S>, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the future is `Send`: any thread may poll or drop it.
+    unsafe { new_task(future, scheduler, owner) }
+}
+
+/// Allocates a task that may be `!Send`, owned by the local scheduler of the
+/// current thread (`owner` is that worker's index).
+pub(crate) fn new_local<F, S>(
+    future: F,
+    scheduler: S,
+    owner: usize,
+) -> (Notified<S>, JoinHandle<F::Output>)
+where
+    F: Future + 'static,
+    F::Output: 'static,
+    S: LocalSchedule,
+{
+    // SAFETY: `S: LocalSchedule` keeps every entry on the creating thread.
+    unsafe { new_task(future, scheduler, owner) }
+}
+
 /// # Safety
-/// If `F: !Send`, the caller must schedule the task only on the current thread's
-/// worker, and `scheduler` must be that worker.
-pub(crate) unsafe fn new_task<F, S>(future: F, scheduler: S) -> (Notified, JoinHandle<F::Output>)
+/// If `F: !Send`, the task must only ever run on the current thread: its
+/// scheduler delivers entries only here (`LocalSchedule`).
+unsafe fn new_task<F, S>(
+    future: F,
+    scheduler: S,
+    owner: usize,
+) -> (Notified<S>, JoinHandle<F::Output>)
 where
     F: Future + 'static,
     F::Output: 'static,
     S: Schedule,
 {
-    let ptr = raw::allocate(future, scheduler, 2);
+    let ptr = raw::allocate(future, scheduler, owner, 2);
     // SAFETY: `allocate` made two references: one for each value.
     unsafe { (Notified::from_raw(ptr), JoinHandle::from_raw(ptr)) }
 }
 
-/// Wakes the task behind `waker` through its raw pointer, for the trace log: the
-/// registry slot of a kiwi task, or `None` for a foreign waker.
-pub(crate) fn trace_id(waker: &std::task::Waker) -> Option<u32> {
+/// The id of the task behind `waker`, for the trace log; `None` for a waker
+/// that is not a kiwi task's.
+pub(crate) fn waker_task_id(waker: &std::task::Waker) -> Option<Id> {
     let ptr = waker::header_of(waker)?;
-    // SAFETY: the waker holds a reference. The slot is written only by the owner,
-    // and the trace log reads it on the owner's thread (the reactor's), where a
-    // stale value only mislabels a log line.
-    Some(unsafe { ptr.as_ref() }.slot.with(|s| unsafe { *s }))
+    // SAFETY: the waker holds a reference, so the header is alive; the id is
+    // never written after allocation.
+    Some(unsafe { ptr.as_ref() }.id)
 }

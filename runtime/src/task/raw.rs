@@ -4,10 +4,10 @@
 //!
 //! ```text
 //! +---------------------------- Header (type-erased) ----------------------------+
-//! | state: AtomicUsize | vtable: &'static Vtable | join_waker | registry slot    |
+//! | state | vtable | join_waker: Option<Waker> | slot: u32 | owner: u32 | id: u64  |
 //! +-------------------------------------------------------------------------------+
-//! | scheduler: S   (the owning worker, or the blocking pool)                      |
-//! | stage: Running(F) | Finished(Result<F::Output, JoinError>) | Consumed         |
+//! | scheduler: S   (the runtime, the owning worker, or the blocking pool)         |
+//! | stage: Running(F) | Finished(Result<F::Output, Cause>) | Consumed              |
 //! +-------------------------------------------------------------------------------+
 //! ```
 //!
@@ -22,9 +22,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 
-use super::error::JoinError;
+use super::error::{Cause, JoinError};
+use super::id::Id;
 use super::state::{Idle, Run, Snapshot, State, JOIN_INTEREST, JOIN_WAKER};
 use super::{waker, Notified, Schedule, Task};
+use crate::loom::sync::atomic::{AtomicU32, Ordering};
 use crate::loom::UnsafeCell;
 
 /// The type-erased part of every task.
@@ -35,13 +37,34 @@ pub(crate) struct Header {
     /// The `JoinHandle`'s waker; who may touch it is decided by `JOIN_WAKER`
     /// (see `state.rs`).
     pub(crate) join_waker: UnsafeCell<Option<Waker>>,
-    /// Index in the owner's registry, or `UNBOUND`. Touched only on the owner's
-    /// thread.
-    pub(crate) slot: UnsafeCell<u32>,
+    /// Index in the registry that holds the task, or `UNBOUND`. Only that
+    /// registry reads and writes it (under its shard lock, or on its owner's
+    /// thread), so relaxed atomics suffice; they are atomics at all so that a
+    /// misuse could never be a data race.
+    pub(crate) slot: AtomicU32,
+    /// The worker whose queues the task's wakes go to: the one that polled it
+    /// last. A stolen task's new worker writes its own index before the poll.
+    /// A stale read only sends a wake to the previous worker, which runs the
+    /// task just as well (`Send` tasks only; a local task's never changes).
+    pub(crate) owner: AtomicU32,
+    /// Set at allocation, never changed.
+    pub(crate) id: Id,
 }
 
-/// `Header::slot` of a task its owner has not polled yet.
+/// `Header::slot` of a task in no registry.
 pub(crate) const UNBOUND: u32 = u32::MAX;
+
+impl Header {
+    /// The worker the task's wakes go to.
+    pub(crate) fn owner(&self) -> usize {
+        self.owner.load(Ordering::Relaxed) as usize
+    }
+
+    /// Records that worker `index` polls the task from now on.
+    pub(crate) fn set_owner(&self, index: usize) {
+        self.owner.store(index as u32, Ordering::Relaxed);
+    }
+}
 
 /// Per-`(F, S)` functions, reached from a type-erased `NonNull<Header>`.
 pub(crate) struct Vtable {
@@ -69,13 +92,13 @@ struct Cell<F: Future, S> {
 
 enum Stage<F: Future> {
     Running(F),
-    Finished(Result<F::Output, JoinError>),
+    Finished(Result<F::Output, Cause>),
     Consumed,
 }
 
-/// Allocates a task with `refs` references (the caller distributes them) and
-/// returns its header.
-pub(crate) fn allocate<F, S>(future: F, scheduler: S, refs: usize) -> NonNull<Header>
+/// Allocates a task with `refs` references (the caller distributes them),
+/// owned by worker `owner`, and returns its header.
+pub(crate) fn allocate<F, S>(future: F, scheduler: S, owner: usize, refs: usize) -> NonNull<Header>
 where
     F: Future + 'static,
     S: Schedule,
@@ -85,7 +108,9 @@ where
             state: State::new(refs),
             vtable: vtable::<F, S>(),
             join_waker: UnsafeCell::new(None),
-            slot: UnsafeCell::new(UNBOUND),
+            slot: AtomicU32::new(UNBOUND),
+            owner: AtomicU32::new(owner as u32),
+            id: Id::next(),
         },
         scheduler,
         stage: UnsafeCell::new(Stage::Running(future)),
@@ -136,17 +161,11 @@ unsafe fn run<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
         }
         Run::Poll => {}
     }
-    // First poll on the owner: enter its registry, so shutdown can find the task
-    // even when nothing else references it.
-    // SAFETY: the slot is touched only on the owner's thread, which this is.
-    if cell.header.slot.with(|s| unsafe { *s }) == UNBOUND {
-        cell.scheduler.bind(ptr);
-    }
-
     // The waker passed to `poll` borrows the queue entry's reference.
     // SAFETY: the task stays alive during the poll (we hold a reference).
     let waker = unsafe { waker::borrowed(ptr) };
     let mut cx = Context::from_waker(&waker);
+    let current = cell.header.id.enter();
     let polled = catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
             // SAFETY: RUNNING gives this thread exclusive access to the stage, and
@@ -158,12 +177,16 @@ unsafe fn run<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
             unsafe { std::pin::Pin::new_unchecked(fut) }.poll(&mut cx)
         })
     }));
+    drop(current);
     let result = match polled {
         Ok(Poll::Pending) => {
             match cell.header.state.transition_to_idle() {
                 Idle::Done => {}
+                // Woken during its own poll: `yield_now`, a spent budget, or a
+                // wake from elsewhere that came meanwhile. The back of the queue,
+                // never the next-to-run slot, or a yield would not yield.
                 // SAFETY: the queue reference moves into the new entry.
-                Idle::Requeue => cell.scheduler.schedule(unsafe { Notified::from_raw(ptr) }),
+                Idle::Requeue => cell.scheduler.yield_now(unsafe { Notified::from_raw(ptr) }),
                 // SAFETY: RUNNING is still ours.
                 Idle::Cancel => unsafe { cancel_and_complete(cell, ptr) },
             }
@@ -177,7 +200,7 @@ unsafe fn run<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
                 Ok(()) => Ok(out),
                 Err(p) => {
                     let _ = catch_unwind(AssertUnwindSafe(|| drop(out)));
-                    Err(JoinError::panic(p))
+                    Err(Cause::panic(p))
                 }
             }
         }
@@ -185,7 +208,7 @@ unsafe fn run<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
             // SAFETY: RUNNING is ours. A second panic (in drop) is dropped silently:
             // the first one is the one reported.
             let _ = unsafe { take_future(cell) };
-            Err(JoinError::panic(payload))
+            Err(Cause::panic(payload))
         }
     };
     // SAFETY: RUNNING is ours; the future is gone.
@@ -227,8 +250,8 @@ unsafe fn cancel_and_complete<F: Future + 'static, S: Schedule>(
 ) {
     // SAFETY: forwarded.
     let result = match unsafe { take_future(cell) } {
-        Ok(()) => Err(JoinError::cancelled()),
-        Err(p) => Err(JoinError::panic(p)),
+        Ok(()) => Err(Cause::Cancelled),
+        Err(p) => Err(Cause::panic(p)),
     };
     // SAFETY: forwarded.
     unsafe { complete(cell, ptr, result, 1) };
@@ -242,7 +265,7 @@ unsafe fn cancel_and_complete<F: Future + 'static, S: Schedule>(
 unsafe fn complete<F: Future + 'static, S: Schedule>(
     cell: &Cell<F, S>,
     ptr: NonNull<Header>,
-    result: Result<F::Output, JoinError>,
+    result: Result<F::Output, Cause>,
     held: usize,
 ) {
     // SAFETY: RUNNING gives exclusive access to the stage.
@@ -277,7 +300,8 @@ unsafe fn complete<F: Future + 'static, S: Schedule>(
 }
 
 /// # Safety
-/// Owner thread, runtime shutdown; the caller passes one reference.
+/// The caller passes one reference, and is on the owner's thread unless the
+/// future is `Send` (it may be dropped here).
 unsafe fn shutdown<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: forwarded from the caller.
     let cell = unsafe { cell::<F, S>(ptr) };
@@ -312,6 +336,7 @@ unsafe fn read_output<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>, ds
     let Stage::Finished(out) = stage else {
         panic!("JoinHandle polled after it returned its output")
     };
+    let out = out.map_err(|cause| JoinError::new(cause, cell.header.id));
     // SAFETY: the caller passes a pointer of exactly this type.
     unsafe { *dst.cast::<Option<Result<F::Output, JoinError>>>() = Some(out) };
 }

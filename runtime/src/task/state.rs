@@ -14,8 +14,11 @@
 //! | 6.. | refcount | number of live references: queue entry, registry, `JoinHandle`, `AbortHandle`s, wakers | — |
 //!
 //! Invariants:
-//! - `RUNNING` is set only by the owner thread, so at most one poll runs at a time,
-//!   and only ever on that thread.
+//! - `RUNNING` is set by whoever holds the task's one queue entry (the worker
+//!   that popped it) or by shutdown's claim, each through one CAS, so at most one
+//!   poll (or drop of the future) runs at a time. A local task's entries only
+//!   ever reach its owner's thread; a `Send` task may be polled on any worker of
+//!   its runtime, one at a time.
 //! - A wake while `RUNNING` only sets `NOTIFIED`; the poller, seeing it when it
 //!   finishes, puts the task back on its queue. No second queue entry is made.
 //! - While `JOIN_WAKER` is clear and `COMPLETE` is clear, only the `JoinHandle` may
@@ -121,12 +124,15 @@ impl State {
     }
 
     /// Owner, on popping a queue entry: `NOTIFIED` -> `RUNNING`.
+    ///
+    /// `RUNNING` already set means shutdown claimed the task (see
+    /// [`State::claim_for_shutdown`]) while this entry was queued: the claimer
+    /// drops the future, and the entry only drops its reference.
     pub(crate) fn transition_to_running(&self) -> Run {
         self.update(|s| {
-            if s.is(COMPLETE) {
+            if s.is(COMPLETE) || s.is(RUNNING) {
                 return (None, Run::Skip);
             }
-            debug_assert!(!s.is(RUNNING), "a task is polled twice at once");
             let next = (s.0 & !NOTIFIED) | RUNNING;
             let run = if s.is(CANCELLED) {
                 Run::Cancel
@@ -138,15 +144,22 @@ impl State {
         .0
     }
 
-    /// Owner, on claiming an idle task at shutdown: set `RUNNING | CANCELLED`.
-    /// Returns false when the task already completed.
+    /// Shutdown, on a task taken from a registry: set `RUNNING | CANCELLED`, so
+    /// the caller drops the future. Returns false when there is nothing to drop
+    /// here: the task completed, or another worker is polling it right now (a
+    /// `Send` task during a runtime's shutdown), in which case `CANCELLED` makes
+    /// that poller drop the future when its poll returns. A queue entry of the
+    /// task may still exist; when it is popped it sees `RUNNING` or `COMPLETE`
+    /// and is skipped.
     pub(crate) fn claim_for_shutdown(&self) -> bool {
         self.update(|s| {
             if s.is(COMPLETE) {
-                return (None, false);
+                (None, false)
+            } else if s.is(RUNNING) {
+                (Some(s.0 | CANCELLED), false)
+            } else {
+                (Some(s.0 | RUNNING | CANCELLED), true)
             }
-            debug_assert!(!s.is(RUNNING));
-            (Some(s.0 | RUNNING | CANCELLED), true)
         })
         .0
     }

@@ -33,12 +33,6 @@ pub(crate) struct Handshake {
 }
 
 impl Handshake {
-    pub(crate) fn new() -> Handshake {
-        Handshake {
-            state: AtomicUsize::new(0),
-        }
-    }
-
     /// Waker side, after pushing work: true if it must ring the doorbell.
     pub(crate) fn notify(&self) -> bool {
         self.state.fetch_or(NOTIFIED, Ordering::AcqRel) == PARKED

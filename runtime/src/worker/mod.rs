@@ -1,24 +1,58 @@
-//! A worker: Kiwi's `EventLoop`, one per thread.
+//! A worker: Kiwi's `EventLoop`, one per thread, in a pool that balances itself.
 //!
-//! It owns a local run queue (touched only by its thread: no lock), a remote queue
-//! other threads push to (`shared.rs`), an epoll reactor, a timer driver and the
-//! registry of the tasks it owns. Its loop:
+//! A worker owns an epoll reactor, a timer driver, and three run queues:
 //!
-//! 1. pop a task from the local queue and poll it, with a fresh cooperative budget;
-//! 2. after every poll, take the remote queue if its notified bit is set (one
-//!    relaxed load otherwise), so a wake from another thread waits at most one
-//!    task poll; and every [`MAINTENANCE_INTERVAL`] polls, even if the local queue
-//!    never empties, poll the reactor with a zero timeout and fire due timers — so
-//!    a task that always yields cannot starve I/O or timers;
-//! 3. when there is nothing to run: fire timers, then park in `epoll_wait` until
-//!    the next timer deadline, an I/O edge, or the doorbell.
+//! - a **next-to-run slot** for the newest task spawned or woken on this thread
+//!   (tokio's LIFO slot): the task that was just made runnable is usually the
+//!   one whose data is hot in cache, as when one task sends to another;
+//! - a **ring** of `Send` tasks (`task/ring.rs`): bounded, lock-free, pushed and
+//!   popped only by this worker, and stolen from, half at a time, by idle
+//!   siblings. When it is full, half of it moves to the runtime's shared queue;
+//! - a **local queue** of this worker's `spawn_local` tasks, which nobody else
+//!   may run, so nobody else can see it.
 //!
-//! The same loop serves `block_on`: the root future is polled on the calling thread
-//! whenever its waker fired, between tasks.
+//! Other threads reach it through `WorkerShared` (`shared.rs`): a remote queue
+//! for wakes and outside spawns, and the eventfd doorbell.
+//!
+//! # The loop
+//!
+//! 1. Pick the next task: the next-to-run slot, unless it has run
+//!    [`MAX_NEXT_STREAK`] times in a row (two tasks that wake each other would
+//!    otherwise keep the rest of the queue waiting forever); then the ring and
+//!    the local queue, alternately, so that neither starves the other; then the
+//!    shared queue. Every [`EVENT_INTERVAL`]th pick looks at the shared queue
+//!    first, so that tasks which overflowed there are not left behind by a
+//!    worker whose ring never empties (Go checks its global queue every 61st
+//!    schedule for the same reason).
+//! 2. Poll it with a fresh cooperative budget. After every poll, take the
+//!    remote queue if its notified bit is set (one relaxed load otherwise); and
+//!    every [`EVENT_INTERVAL`] polls, poll the reactor with a zero timeout and
+//!    fire due timers, so that a busy worker still hears its sockets.
+//! 3. With nothing to run, **search**: steal about half of a sibling's ring,
+//!    starting from a random one, or take a batch from the shared queue.
+//! 4. With nothing found, **park** in `epoll_wait` until I/O, a timer, or the
+//!    doorbell.
+//!
+//! # Spawning and sharing
+//!
+//! `spawn` on a worker puts the new task in that worker's next-to-run slot (a
+//! task displaced from the slot goes to the ring). `spawn` from anywhere else
+//! (the `block_on` thread, a plain thread, a blocking-pool thread) goes
+//! round-robin to the workers' remote queues, so an accept loop on the main
+//! thread still spreads its connections. A worker that queues *surplus* work
+//! (a second runnable task) while a sibling is parked and none is searching
+//! wakes exactly one sibling (`idle.rs`), which steals. Filling the empty
+//! next-to-run slot is not surplus: the worker will run that task itself next.
+//!
+//! The same loop serves `block_on`: the root future is polled on the calling
+//! thread whenever its waker fired, between tasks. A `Runtime::block_on`
+//! thread is not in the pool: it never steals and is never stolen from.
 
 mod handshake;
-mod registry;
+pub(crate) mod idle;
+mod schedule;
 mod shared;
+pub(crate) mod start;
 
 pub(crate) use shared::WorkerShared;
 
@@ -36,15 +70,32 @@ use kiwi_time::driver::Driver;
 use crate::handle::Handle;
 use crate::metrics::{bump, saturating_nanos};
 use crate::reactor::{Events, Reactor};
+use crate::task::registry::Registry;
+use crate::task::ring::Local;
 use crate::task::Notified;
 use crate::{context, coop, trace};
-use registry::Registry;
 
-/// Task polls between two looks at the remote queue, the reactor and the timers.
-pub(crate) const MAINTENANCE_INTERVAL: u32 = 61;
+/// A `Send` task's queue entry: it may sit in a ring, the shared queue, or any
+/// worker's remote queue.
+pub(crate) type SendTask = Notified<Handle>;
+/// A local task's queue entry: only its own worker's queues.
+pub(crate) type LocalTask = Notified<Arc<WorkerShared>>;
+
+/// Task polls between two looks at the remote queue, the reactor, the timers
+/// and (first) the shared queue.
+pub(crate) const EVENT_INTERVAL: u32 = 61;
+
+/// Polls in a row the next-to-run slot may win before the queue goes first.
+pub(crate) const MAX_NEXT_STREAK: u32 = 3;
 
 /// Events fetched per `epoll_wait`.
 const EVENTS: usize = 1024;
+
+/// A task picked to run.
+enum Job {
+    Send(SendTask),
+    Local(LocalTask),
+}
 
 /// The thread-owned half of a worker.
 pub(crate) struct Worker {
@@ -52,46 +103,126 @@ pub(crate) struct Worker {
     pub(crate) handle: Handle,
     pub(crate) reactor: Arc<Reactor>,
     timers: Driver,
-    local: RefCell<VecDeque<Notified>>,
+    /// The next-to-run slot, and how many times in a row it has won.
+    next: Cell<Option<SendTask>>,
+    next_streak: Cell<u32>,
+    ring: RefCell<Local<SendTask>>,
+    local: RefCell<VecDeque<LocalTask>>,
+    /// This worker's local tasks, for shutdown (`Send` ones are in the
+    /// runtime's registry).
     pub(crate) registry: RefCell<Registry>,
     events: RefCell<Events>,
     /// Swapped with the remote queue under its lock, so draining never allocates.
-    spare: RefCell<Vec<Notified>>,
-    /// Round-robin position for `spawn` from this thread.
-    pub(crate) spawn_cursor: Cell<usize>,
+    spare: RefCell<(Vec<SendTask>, Vec<LocalTask>)>,
+    /// Picks so far: the fairness interval and the queue alternation read it.
+    tick: Cell<u32>,
     until_maintenance: Cell<u32>,
+    /// True while this worker counts as searching in the runtime's `Idle`.
+    searching: Cell<bool>,
+    /// State of a xorshift generator for the first victim of a steal.
+    rng: Cell<u32>,
     /// When the worker last woke from `epoll_wait` (or started): the start of
     /// the busy stretch that the next park ends (`WorkerMetrics::busy_time`).
     awake_since: Cell<Instant>,
 }
 
 impl Worker {
-    pub(crate) fn new(shared: Arc<WorkerShared>, handle: Handle, reactor: Arc<Reactor>) -> Worker {
+    pub(crate) fn new(
+        shared: Arc<WorkerShared>,
+        ring: Local<SendTask>,
+        handle: Handle,
+        reactor: Arc<Reactor>,
+    ) -> Worker {
         let unpark = Waker::from(shared.clone());
         Worker {
-            spawn_cursor: Cell::new(shared.index.wrapping_add(1)),
+            rng: Cell::new((shared.index as u32).wrapping_mul(0x9E37_79B9) | 1),
             shared,
             handle,
             reactor,
             timers: Driver::new(unpark),
-            local: RefCell::new(VecDeque::with_capacity(256)),
+            next: Cell::new(None),
+            next_streak: Cell::new(0),
+            ring: RefCell::new(ring),
+            local: RefCell::new(VecDeque::with_capacity(64)),
             registry: RefCell::new(Registry::default()),
             events: RefCell::new(Events::with_capacity(EVENTS)),
-            spare: RefCell::new(Vec::new()),
-            until_maintenance: Cell::new(MAINTENANCE_INTERVAL),
+            spare: RefCell::new((Vec::new(), Vec::new())),
+            tick: Cell::new(0),
+            until_maintenance: Cell::new(EVENT_INTERVAL),
+            searching: Cell::new(false),
             awake_since: Cell::new(Instant::now()),
         }
     }
 
-    /// Owner-thread push: no lock, no syscall.
-    pub(crate) fn push_local(&self, task: Notified) {
+    /// True for a worker of the pool (not a `Runtime::block_on` thread).
+    pub(crate) fn in_pool(&self) -> bool {
+        self.shared.index != usize::MAX
+    }
+
+    /// True if stealing and waking siblings can help: a pool of two or more.
+    fn shares(&self) -> bool {
+        self.in_pool() && self.handle.inner.workers.len() > 1
+    }
+
+    /// A task spawned or woken on this thread: the next-to-run slot. The task
+    /// it displaces goes to the back of the ring, which is surplus work.
+    pub(crate) fn schedule_next(&self, task: SendTask) {
+        if let Some(prev) = self.next.replace(Some(task)) {
+            self.push_back(prev);
+        }
+    }
+
+    /// The back of the ring (overflowing half of it to the shared queue when
+    /// full). Wakes a parked sibling if this leaves surplus work.
+    pub(crate) fn push_back(&self, task: SendTask) {
+        let (overflowed, queued) = {
+            let mut ring = self.ring.borrow_mut();
+            (ring.push_back(task, &self.handle.inner.inject), ring.len())
+        };
+        if overflowed {
+            bump(&self.shared.metrics.overflows, 1);
+        }
+        let pending = queued + usize::from(self.has_next());
+        if overflowed || pending > 1 {
+            self.notify_parked();
+        }
+    }
+
+    fn has_next(&self) -> bool {
+        let next = self.next.take();
+        let has = next.is_some();
+        self.next.set(next);
+        has
+    }
+
+    /// A local task made runnable on this thread.
+    pub(crate) fn push_local(&self, task: LocalTask) {
         self.local.borrow_mut().push_back(task);
+    }
+
+    /// There is work a sibling could take: wake one if it is parked and
+    /// nobody searches (see `idle.rs`).
+    fn notify_parked(&self) {
+        if !self.shares() {
+            return;
+        }
+        let inner = &self.handle.inner;
+        if let Some(i) = inner.idle.notify_one() {
+            bump(&self.shared.metrics.notifies, 1);
+            trace::emit(|| {
+                format!(
+                    "{}: woke parked {} to share work",
+                    trace::worker(self.shared.index),
+                    trace::worker(i)
+                )
+            });
+            inner.workers[i].unpark();
+        }
     }
 
     /// Runs the worker loop until `root` completes (`block_on`), or until the
     /// runtime asks it to stop (`root` is `None`).
     pub(crate) fn run<F: Future>(&self, mut root: Option<Pin<&mut F>>) -> Option<F::Output> {
-        let _context = context::enter_worker(self);
         let _timers = self.timers.enter();
         // The root (if any) is polled first; a worker thread has none, and never
         // sees the flag set.
@@ -113,20 +244,125 @@ impl Worker {
             }
             // Run a batch, then look at the root again.
             let mut ran = 0;
-            while ran < MAINTENANCE_INTERVAL {
-                let next = self.local.borrow_mut().pop_front();
-                let Some(task) = next else { break };
-                self.poll_task(task);
+            while ran < EVENT_INTERVAL {
+                let Some(job) = self.next_job() else { break };
+                self.run_job(job);
                 ran += 1;
             }
-            if ran == MAINTENANCE_INTERVAL || root_waker.woken.load(Ordering::Acquire) {
+            if ran == EVENT_INTERVAL || root_waker.woken.load(Ordering::Acquire) {
+                continue;
+            }
+            if let Some(task) = self.search() {
+                self.run_job(Job::Send(task));
                 continue;
             }
             self.park(&root_waker.woken);
         }
     }
 
-    fn poll_task(&self, task: Notified) {
+    /// The next task from this worker's own queues (see the module docs).
+    fn next_job(&self) -> Option<Job> {
+        let tick = self.tick.get();
+        self.tick.set(tick.wrapping_add(1));
+        if tick % EVENT_INTERVAL == 0 {
+            if let Some(task) = self.take_shared() {
+                return Some(Job::Send(task));
+            }
+        }
+        if let Some(task) = self.next.take() {
+            let streak = self.next_streak.get();
+            if streak < MAX_NEXT_STREAK {
+                self.next_streak.set(streak + 1);
+                return Some(Job::Send(task));
+            }
+            self.ring
+                .borrow_mut()
+                .push_back(task, &self.handle.inner.inject);
+        }
+        self.next_streak.set(0);
+        let from_ring = || self.ring.borrow_mut().pop().map(Job::Send);
+        let from_local = || self.local.borrow_mut().pop_front().map(Job::Local);
+        let job = if tick % 2 == 0 {
+            from_ring().or_else(from_local)
+        } else {
+            from_local().or_else(from_ring)
+        };
+        job.or_else(|| self.take_shared().map(Job::Send))
+    }
+
+    /// A batch from the runtime's shared queue into the ring: this worker's
+    /// fair share of it, and no more than half the ring's room.
+    fn take_shared(&self) -> Option<SendTask> {
+        let inner = &self.handle.inner;
+        if inner.inject.is_empty() || !self.in_pool() {
+            return None;
+        }
+        let fair = inner.inject.len() / inner.workers.len() + 1;
+        let max = fair.min(crate::task::ring::CAPACITY / 2);
+        inner
+            .inject
+            .pop_batch_into(&mut self.ring.borrow_mut(), max)
+    }
+
+    /// Steals from a sibling (starting at a random one) or takes from the
+    /// shared queue. `None` when nothing was found or enough workers search
+    /// already.
+    fn search(&self) -> Option<SendTask> {
+        if !self.shares() {
+            return None;
+        }
+        let inner = &self.handle.inner;
+        if !self.searching.get() {
+            if !inner.idle.try_start_searching() {
+                return None;
+            }
+            self.searching.set(true);
+        }
+        let n = inner.workers.len();
+        let start = self.random() as usize % n;
+        for i in 0..n {
+            let victim = &inner.workers[(start + i) % n];
+            if victim.index == self.shared.index {
+                continue;
+            }
+            let mut ring = self.ring.borrow_mut();
+            if let Some(task) = victim.stealer.steal_into(&mut ring) {
+                let got = ring.len() + 1;
+                drop(ring);
+                bump(&self.shared.metrics.steals, 1);
+                bump(&self.shared.metrics.stolen_tasks, got as u64);
+                trace::emit(|| {
+                    format!(
+                        "{}: stole {got} task(s) from {}",
+                        trace::worker(self.shared.index),
+                        trace::worker(victim.index)
+                    )
+                });
+                return Some(task);
+            }
+        }
+        self.take_shared()
+    }
+
+    /// Leaves the searching state on finding work; the last searcher wakes
+    /// one more parked worker, since there may be more to share.
+    fn stop_searching(&self) {
+        if self.searching.replace(false) && self.handle.inner.idle.stop_searching() {
+            self.notify_parked();
+        }
+    }
+
+    fn random(&self) -> u32 {
+        // xorshift32: victim choice needs spread, not quality.
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng.set(x);
+        x
+    }
+
+    fn run_job(&self, job: Job) {
         if self.closing() {
             // The runtime is shutting down: other workers are already dropping
             // their tasks, and their drops can wake ours (a socket's peer closing,
@@ -134,24 +370,32 @@ impl Worker {
             // polled to completion: every worker checks the runtime-wide flag,
             // which is set before any worker is told to stop, so none polls a
             // task another worker's teardown woke.
-            task.shutdown();
+            match job {
+                Job::Send(t) => t.shutdown(),
+                Job::Local(t) => t.shutdown(),
+            }
             return;
         }
-        bump(&self.shared.metrics.polls, 1);
-        if trace::enabled() {
-            let slot = task.header().slot.with(|s| {
-                // SAFETY: owner thread; the slot is ours to read.
-                unsafe { *s }
-            });
-            trace::emit(|| {
-                format!(
-                    "{}: polling {}",
-                    trace::worker(self.shared.index),
-                    trace::task(slot)
-                )
-            });
+        if self.searching.get() {
+            self.stop_searching();
         }
-        coop::with_budget(|| task.run());
+        bump(&self.shared.metrics.polls, 1);
+        let header = match &job {
+            Job::Send(t) => t.header(),
+            Job::Local(t) => t.header(),
+        };
+        if header.owner() != self.shared.index {
+            // Stolen, or taken from the shared queue: its wakes come here now.
+            header.set_owner(self.shared.index);
+        }
+        if trace::enabled() {
+            let id = header.id;
+            trace::emit(|| format!("{}: polling task {id}", trace::worker(self.shared.index)));
+        }
+        coop::with_budget(|| match job {
+            Job::Send(t) => t.run(),
+            Job::Local(t) => t.run(),
+        });
         // Remote wakes are picked up after every poll: checking costs one relaxed
         // load of the handshake word while nothing arrived, and it keeps the
         // latency of a cross-thread wake to one task poll on a busy worker. The
@@ -160,7 +404,7 @@ impl Worker {
         self.drain_remote();
         let left = self.until_maintenance.get() - 1;
         if left == 0 {
-            self.until_maintenance.set(MAINTENANCE_INTERVAL);
+            self.until_maintenance.set(EVENT_INTERVAL);
             self.maintenance();
         } else {
             self.until_maintenance.set(left);
@@ -180,7 +424,7 @@ impl Worker {
         self.fire_timers();
     }
 
-    /// Moves the remote queue into the local one. True if a notification was
+    /// Moves the remote queue into the local ones. True if a notification was
     /// consumed: then something changed (remote tasks, a stop request, a root
     /// wake) and the caller must look around before it may sleep.
     fn drain_remote(&self) -> bool {
@@ -191,15 +435,36 @@ impl Worker {
         true
     }
 
-    fn take_remote(&self) -> bool {
+    fn take_remote(&self) {
         let mut spare = self.spare.borrow_mut();
-        std::mem::swap(&mut self.shared.remote().queue, &mut *spare);
-        let n = spare.len();
-        if n > 0 {
-            bump(&self.shared.metrics.remote_wakes, n as u64);
-            self.local.borrow_mut().extend(spare.drain(..));
+        let (send, local) = &mut *spare;
+        {
+            let mut remote = self.shared.remote();
+            std::mem::swap(&mut remote.send, send);
+            std::mem::swap(&mut remote.local, local);
         }
-        n > 0
+        let n = send.len() + local.len();
+        if n == 0 {
+            return;
+        }
+        bump(&self.shared.metrics.remote_wakes, n as u64);
+        self.local.borrow_mut().extend(local.drain(..));
+        if send.is_empty() {
+            return;
+        }
+        let inject = &self.handle.inner.inject;
+        let (mut overflowed, queued) = {
+            let mut ring = self.ring.borrow_mut();
+            let mut overflowed = false;
+            for task in send.drain(..) {
+                overflowed |= ring.push_back(task, inject);
+            }
+            (overflowed, ring.len())
+        };
+        overflowed |= queued > 1;
+        if overflowed {
+            self.notify_parked();
+        }
     }
 
     fn turn_reactor(&self, timeout: Option<std::time::Duration>) {
@@ -225,6 +490,16 @@ impl Worker {
         }
     }
 
+    /// True if some sibling's ring or the shared queue holds a task.
+    fn others_have_work(&self) -> bool {
+        let inner = &self.handle.inner;
+        !inner.inject.is_empty()
+            || inner
+                .workers
+                .iter()
+                .any(|w| w.index != self.shared.index && !w.stealer.is_empty())
+    }
+
     /// Nothing to run: sleep in epoll until I/O, a timer, or the doorbell.
     fn park(&self, root_woken: &AtomicBool) {
         if self.drain_remote() {
@@ -240,64 +515,102 @@ impl Worker {
         // a stop request or a root wake: every reason to stay awake is checked
         // after the last consumption and before `try_park`.
         if !self.local.borrow().is_empty()
+            || !self.ring.borrow().is_empty()
+            || self.has_next()
             || root_woken.load(Ordering::Acquire)
             || self.shared.stop.load(Ordering::Acquire)
         {
             return;
+        }
+        let shares = self.shares();
+        if shares {
+            let idle = &self.handle.inner.idle;
+            // After this, siblings with surplus work may wake us. The last
+            // searcher to leave must look once more (see `idle.rs`).
+            if idle.park(self.shared.index, self.searching.replace(false))
+                && self.others_have_work()
+            {
+                self.notify_parked();
+            }
         }
         let now = Instant::now();
         let timeout = self
             .timers
             .next_deadline()
             .map(|d| d.saturating_duration_since(now));
-        if !self.shared.handshake.try_park() {
+        if self.shared.handshake.try_park() {
+            bump(&self.shared.metrics.parks, 1);
+            let busy = now.saturating_duration_since(self.awake_since.get());
+            bump(&self.shared.metrics.busy_ns, saturating_nanos(busy));
+            trace::emit(|| format!("{}: parked", trace::worker(self.shared.index)));
+            self.turn_reactor(timeout);
+            self.awake_since.set(Instant::now());
+            // The reactor, the timers and the remote queue were all just looked
+            // at: the fairness tick need not do it again for another full
+            // interval (this saves an `epoll_wait(0)` per interval on a server
+            // whose queue empties between batches of events).
+            self.until_maintenance.set(EVENT_INTERVAL);
+            if self.shared.handshake.unpark() {
+                self.take_remote();
+            }
+            self.fire_timers();
+        } else {
+            // Work (or a stop, or a root wake) arrived first; `try_park`
+            // consumed the notification, so drain now.
             self.take_remote();
-            return;
         }
-        bump(&self.shared.metrics.parks, 1);
-        let busy = now.saturating_duration_since(self.awake_since.get());
-        bump(&self.shared.metrics.busy_ns, saturating_nanos(busy));
-        self.turn_reactor(timeout);
-        self.awake_since.set(Instant::now());
-        // The reactor, the timers and the remote queue were all just looked at:
-        // the fairness tick need not do it again for another full interval (this
-        // saves an `epoll_wait(0)` per interval on a server whose queue empties
-        // between batches of events).
-        self.until_maintenance.set(MAINTENANCE_INTERVAL);
-        if self.shared.handshake.unpark() {
-            self.take_remote();
+        if shares && self.handle.inner.idle.unpark(self.shared.index) {
+            // A sibling with surplus work claimed us: we are searching.
+            self.searching.set(true);
         }
-        self.fire_timers();
     }
 
-    /// Drops every task this worker owns, on this thread. Called when the loop
-    /// ends for good (runtime shutdown, or `block_on` returning).
+    /// Drops every task this worker owns, on this thread: its queues, its
+    /// local tasks and, for a pool worker (whose exit means the runtime is
+    /// ending), the runtime's `Send` tasks too. Called when the loop ends for
+    /// good (runtime shutdown, or `block_on` returning).
     pub(crate) fn shutdown(&self) {
-        let _context = context::enter_worker(self);
         let _timers = self.timers.enter();
         self.shared.remote().closed = true;
+        if self.in_pool() {
+            self.handle.inner.inject.close();
+        }
         loop {
-            let remote = std::mem::take(&mut self.shared.remote().queue);
-            let mut idle = true;
-            for task in remote {
+            // Queue entries are only references: every future is found through
+            // a registry below, and dropped there exactly once.
+            let (send, local) = {
+                let mut remote = self.shared.remote();
+                (
+                    std::mem::take(&mut remote.send),
+                    std::mem::take(&mut remote.local),
+                )
+            };
+            let mut idle = send.is_empty() && local.is_empty();
+            drop((send, local));
+            idle &= self.next.take().is_none();
+            while let Some(task) = self.ring.borrow_mut().pop() {
                 idle = false;
-                task.shutdown();
+                drop(task);
             }
             loop {
                 let next = self.local.borrow_mut().pop_front();
                 let Some(task) = next else { break };
                 idle = false;
-                task.shutdown();
+                drop(task);
+            }
+            if self.in_pool() {
+                while let Some(task) = self.handle.inner.inject.pop() {
+                    idle = false;
+                    drop(task);
+                }
+                for task in self.handle.inner.registry.close_and_drain() {
+                    idle = false;
+                    task.shutdown();
+                }
             }
             let owned = self.registry.borrow_mut().drain();
             for task in owned {
                 idle = false;
-                // The registry's reference moves into `shutdown`; forget the slot
-                // so that `release` does not look for it again.
-                // SAFETY: owner thread: the slot is ours to write.
-                task.header()
-                    .slot
-                    .with_mut(|s| unsafe { *s = crate::task::raw::UNBOUND });
                 task.shutdown();
             }
             if idle {

@@ -1,20 +1,18 @@
-//! The part of a worker other threads can reach: its remote queue and doorbell.
+//! The part of a worker other threads can reach: its remote queue, its
+//! doorbell, and the stealing end of its run queue.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Wake;
 
 use super::handshake::Handshake;
-use crate::context;
-use crate::metrics::{bump, WorkerMetrics};
+use super::{LocalTask, SendTask};
+use crate::metrics::WorkerMetrics;
 use crate::sys::eventfd::EventFd;
-use crate::task::raw::{Header, UNBOUND};
-use crate::task::{Notified, Schedule, Task};
+use crate::task::ring::{self, Local, Stealer};
 use crate::trace;
-use std::ptr::NonNull;
 
 /// A worker as seen from anywhere: what `spawn` and wakers on other threads use.
-#[derive(Debug)]
 pub(crate) struct WorkerShared {
     /// Position in the runtime's rotation (`usize::MAX` for a `block_on` thread).
     pub(crate) index: usize,
@@ -29,25 +27,38 @@ pub(crate) struct WorkerShared {
     /// Set by `Runtime` shutdown: the worker leaves its loop.
     pub(crate) stop: AtomicBool,
     pub(crate) metrics: Arc<WorkerMetrics>,
+    /// Where idle siblings steal from this worker's ring.
+    pub(crate) stealer: Stealer<SendTask>,
 }
 
+/// Tasks pushed by other threads: wakes of this worker's tasks, and spawns
+/// from outside the pool. Only the worker takes from it; nobody steals from it.
 #[derive(Debug, Default)]
 pub(crate) struct Remote {
-    pub(crate) queue: Vec<Notified>,
+    pub(crate) send: Vec<SendTask>,
+    pub(crate) local: Vec<LocalTask>,
     pub(crate) closed: bool,
 }
 
 impl WorkerShared {
-    pub(crate) fn new(index: usize, runtime_id: u64) -> std::io::Result<WorkerShared> {
-        Ok(WorkerShared {
+    /// A worker's shared half, and the owner's end of its run queue (which
+    /// the worker thread takes).
+    pub(crate) fn new(
+        index: usize,
+        runtime_id: u64,
+    ) -> std::io::Result<(WorkerShared, Local<SendTask>)> {
+        let (local, stealer) = ring::ring();
+        let shared = WorkerShared {
             index,
             runtime_id,
             remote: Mutex::new(Remote::default()),
-            handshake: Handshake::new(),
+            handshake: Handshake::default(),
             doorbell: Mutex::new(Some(EventFd::new()?)),
             stop: AtomicBool::new(false),
             metrics: Arc::new(WorkerMetrics::default()),
-        })
+            stealer,
+        };
+        Ok((shared, local))
     }
 
     pub(crate) fn remote(&self) -> MutexGuard<'_, Remote> {
@@ -55,15 +66,28 @@ impl WorkerShared {
         self.remote.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Pushes onto the remote queue and rings the doorbell if the worker sleeps.
-    /// Gives the task back if the worker has shut down.
-    pub(crate) fn push_remote(&self, task: Notified) -> Result<(), Notified> {
+    /// Pushes a `Send` task onto the remote queue and rings the doorbell if
+    /// the worker sleeps. Gives the task back if the worker has shut down.
+    pub(crate) fn push_remote(&self, task: SendTask) -> Result<(), SendTask> {
         {
             let mut remote = self.remote();
             if remote.closed {
                 return Err(task);
             }
-            remote.queue.push(task);
+            remote.send.push(task);
+        }
+        self.unpark();
+        Ok(())
+    }
+
+    /// The same for a local task woken on another thread.
+    pub(crate) fn push_remote_local(&self, task: LocalTask) -> Result<(), LocalTask> {
+        {
+            let mut remote = self.remote();
+            if remote.closed {
+                return Err(task);
+            }
+            remote.local.push(task);
         }
         self.unpark();
         Ok(())
@@ -123,80 +147,14 @@ impl WorkerShared {
         self.stop.store(true, Ordering::Release);
         self.unpark();
     }
-
-    /// Queues a task that was just created (by `spawn`). If the worker is gone,
-    /// the task resolves as cancelled right here (its future is `Send`).
-    pub(crate) fn spawn(self: &Arc<Self>, task: Notified) {
-        if let Some(task) = self.schedule_inner(task) {
-            task.shutdown_detached();
-        }
-    }
-
-    /// Local push when called on the owner's thread, remote push otherwise.
-    /// Returns the task if the worker is gone.
-    fn schedule_inner(self: &Arc<Self>, task: Notified) -> Option<Notified> {
-        let task = context::with_worker(|w| match w {
-            Some(w) if Arc::ptr_eq(&w.shared, self) => {
-                w.push_local(task);
-                None
-            }
-            _ => Some(task),
-        })?;
-        self.push_remote(task).err()
-    }
 }
 
-impl Schedule for Arc<WorkerShared> {
-    fn schedule(&self, task: Notified) {
-        // A worker that has shut down already dropped every future it owned
-        // (shutdown drains its registry and queues); dropping the reference is
-        // all that is left to do.
-        drop(self.schedule_inner(task));
-    }
-
-    fn bind(&self, task: NonNull<Header>) {
-        context::with_worker(|w| {
-            let w = w.expect("a task was polled off its owner's thread");
-            // SAFETY: the caller (the task's first poll) holds a reference.
-            let header = unsafe { task.as_ref() };
-            header.state.ref_inc();
-            // SAFETY: we just took the reference the registry keeps.
-            let owned = unsafe { Task::from_raw(task) };
-            let slot = w.registry.borrow_mut().insert(owned);
-            // SAFETY: owner thread: the slot is ours to write.
-            header.slot.with_mut(|s| unsafe { *s = slot });
-            bump(&self.metrics.spawned, 1);
-            trace::emit(|| {
-                format!(
-                    "{}: task {slot} spawned (first poll)",
-                    trace::worker(self.index)
-                )
-            });
-        });
-    }
-
-    fn release(&self, task: NonNull<Header>) -> bool {
-        // SAFETY: the caller holds a reference.
-        let header = unsafe { task.as_ref() };
-        // SAFETY: owner thread (or an unbound task's only holder): the slot is ours.
-        let slot = header
-            .slot
-            .with_mut(|s| unsafe { std::mem::replace(&mut *s, UNBOUND) });
-        if slot == UNBOUND {
-            return false;
-        }
-        trace::emit(|| format!("{}: task {slot} completed", trace::worker(self.index)));
-        context::with_worker(|w| {
-            let Some(w) = w else { return false };
-            match w.registry.borrow_mut().remove(slot) {
-                Some(t) => {
-                    // The caller drops this reference together with its own.
-                    t.into_raw();
-                    true
-                }
-                None => false,
-            }
-        })
+impl std::fmt::Debug for WorkerShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerShared")
+            .field("index", &self.index)
+            .field("runtime_id", &self.runtime_id)
+            .finish_non_exhaustive()
     }
 }
 

@@ -1,0 +1,107 @@
+//! Where a woken task goes: the two schedulers.
+//!
+//! - A `Send` task's scheduler is its runtime's [`Handle`]. A wake on the
+//!   thread of the worker that owns the task (the one that polled it last)
+//!   puts it in that worker's next-to-run slot: no lock, no syscall. A wake
+//!   from anywhere else goes to the owner's remote queue, which rings the
+//!   owner's doorbell only if it is parked.
+//! - A local task's scheduler is its worker (`Arc<WorkerShared>`): the local
+//!   queue when woken on that thread, the remote queue's local list otherwise.
+//!   Its entries never go anywhere else, which is what `LocalSchedule`
+//!   promises.
+//!
+//! A task woken during its own poll (`yield_now`, a spent budget) is requeued
+//! by its poller through `yield_now`, at the back of the queue: in the
+//! next-to-run slot it would run again at once, and yielding would not yield.
+
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use super::{LocalTask, SendTask, WorkerShared};
+use crate::context;
+use crate::handle::Handle;
+use crate::task::raw::Header;
+use crate::task::{LocalSchedule, Schedule};
+
+impl Schedule for Handle {
+    fn schedule(&self, task: SendTask) {
+        let owner = task.header().owner();
+        let task = context::with_worker(|w| match w {
+            Some(w) if w.shared.index == owner && w.shared.runtime_id == self.inner.id => {
+                w.schedule_next(task);
+                None
+            }
+            _ => Some(task),
+        });
+        if let Some(task) = task {
+            // A worker that has shut down already dropped every future (its
+            // runtime's registry did): dropping the entry is all that is left.
+            if let Some(worker) = self.inner.workers.get(owner) {
+                drop(worker.push_remote(task));
+            }
+        }
+    }
+
+    fn yield_now(&self, task: SendTask) {
+        // The poller calls this on its own thread, which is a worker of this
+        // runtime (only they poll its tasks).
+        let task = context::with_worker(|w| match w {
+            Some(w) if w.shared.runtime_id == self.inner.id => {
+                w.push_back(task);
+                None
+            }
+            _ => Some(task),
+        });
+        if let Some(task) = task {
+            self.schedule(task);
+        }
+    }
+
+    fn release(&self, task: NonNull<Header>) -> bool {
+        // The registry's reference is dropped by the caller, with its own.
+        self.inner
+            .registry
+            .remove(task)
+            .map(|t| t.into_raw())
+            .is_some()
+    }
+}
+
+impl Schedule for Arc<WorkerShared> {
+    fn schedule(&self, task: LocalTask) {
+        let task = context::with_worker(|w| match w {
+            Some(w) if Arc::ptr_eq(&w.shared, self) => {
+                w.push_local(task);
+                None
+            }
+            _ => Some(task),
+        });
+        if let Some(task) = task {
+            // Refused only once the worker has shut down, which dropped every
+            // future it owned; dropping the reference is all that is left.
+            drop(self.push_remote_local(task));
+        }
+    }
+
+    fn yield_now(&self, task: LocalTask) {
+        // The local queue is a plain FIFO: a wake is already a yield.
+        self.schedule(task);
+    }
+
+    fn release(&self, task: NonNull<Header>) -> bool {
+        context::with_worker(|w| match w {
+            Some(w) if Arc::ptr_eq(&w.shared, self) => {
+                let removed = w.registry.borrow_mut().remove(task);
+                removed.map(|t| t.into_raw()).is_some()
+            }
+            _ => false,
+        })
+    }
+}
+
+// SAFETY: `schedule` and `yield_now` above deliver an entry only to the
+// worker's own local queue (when called on its thread) or to its remote
+// queue's local list, which only that worker drains; the worker's shutdown
+// (`Worker::shutdown`, run on its thread even on unwind) drops every future in
+// its registry and every entry in those queues.
+unsafe impl LocalSchedule for Arc<WorkerShared> {}
