@@ -1,0 +1,331 @@
+//! The multi-worker scheduler: where a spawn goes, who steals, what never
+//! moves, and sockets that follow a stolen task.
+
+mod rt_util;
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kiwi::io::{AsyncReadExt, AsyncWriteExt};
+use kiwi::net::AsyncTcpListener;
+use rt_util::with_deadline;
+
+fn thread_name() -> String {
+    std::thread::current().name().unwrap_or("?").to_owned()
+}
+
+/// Busy-waits for `d` of CPU (a task that never yields).
+fn spin(d: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+/// A spawn from inside a task runs on the spawner's worker: no cross-thread
+/// hop per spawn (each link of the chain awaits the next, which sits in the
+/// next-to-run slot, where nobody else can take it).
+#[test]
+fn a_spawn_on_a_worker_runs_on_that_worker() {
+    with_deadline(20, || {
+        let rt = kiwi::Builder::new().workers(2).build().unwrap();
+        let hops = rt.block_on(async {
+            kiwi::spawn(async {
+                let mut hops = 0;
+                for _ in 0..200 {
+                    let here = thread_name();
+                    let there = kiwi::spawn(async { thread_name() }).await.unwrap();
+                    hops += usize::from(here != there);
+                }
+                hops
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(hops, 0, "spawned tasks hopped to another worker");
+        let m = rt.handle().metrics();
+        let eventfd: u64 = (0..2).map(|i| m.worker(i).eventfd_writes()).sum();
+        assert!(
+            eventfd < 20,
+            "{eventfd} doorbell writes for 200 local spawns"
+        );
+    });
+}
+
+/// Spawns from outside the pool (here a plain thread) take turns, so every
+/// worker gets some: an accept loop on the main thread spreads its connections.
+#[test]
+fn spawns_from_outside_the_pool_reach_every_worker() {
+    with_deadline(20, || {
+        let rt = kiwi::Builder::new().workers(4).build().unwrap();
+        let handle = rt.handle().clone();
+        let names = std::thread::spawn(move || {
+            let hs: Vec<_> = (0..64)
+                .map(|_| handle.spawn(async { thread_name() }))
+                .collect();
+            kiwi::block_on(async {
+                let mut names = HashSet::new();
+                for h in hs {
+                    names.insert(h.await.unwrap());
+                }
+                names
+            })
+        })
+        .join()
+        .unwrap();
+        assert_eq!(names.len(), 4, "ran on {names:?}");
+        let m = rt.handle().metrics();
+        for i in 0..4 {
+            assert_eq!(m.worker(i).spawned(), 16, "worker {i}'s share");
+        }
+    });
+}
+
+/// A task that yields goes to the back of the queue, behind the tasks already
+/// there; it does not take the next-to-run slot, or it would run again at once.
+#[test]
+fn yield_now_goes_behind_queued_tasks() {
+    with_deadline(20, || {
+        let rt = kiwi::Builder::new().workers(1).build().unwrap();
+        let order = rt.block_on(async {
+            kiwi::spawn(async {
+                let order = Arc::new(Mutex::new(Vec::new()));
+                for i in 0..3 {
+                    let o = order.clone();
+                    drop(kiwi::spawn(async move { o.lock().unwrap().push(i) }));
+                }
+                order.lock().unwrap().push(100);
+                kiwi::yield_now().await;
+                order.lock().unwrap().push(200);
+                Arc::try_unwrap(order).unwrap().into_inner().unwrap()
+            })
+            .await
+            .unwrap()
+        });
+        // The spawns ran while the task yielded: the newest from the
+        // next-to-run slot first, then the older ones from the queue.
+        assert_eq!(order.first(), Some(&100));
+        assert_eq!(order.last(), Some(&200));
+        assert_eq!(order.len(), 5);
+    });
+}
+
+/// Two tasks that wake each other through the next-to-run slot cannot keep
+/// a third one waiting: the slot is bypassed after a few polls in a row.
+#[test]
+fn ping_pong_through_the_next_slot_does_not_starve_the_queue() {
+    with_deadline(20, || {
+        let rt = kiwi::Builder::new().workers(1).build().unwrap();
+        rt.block_on(async {
+            kiwi::spawn(async {
+                let stop = Arc::new(AtomicBool::new(false));
+                let (a_tx, a_rx) = async_channel::bounded::<()>(1);
+                let (b_tx, b_rx) = async_channel::bounded::<()>(1);
+                let s = stop.clone();
+                let ping = kiwi::spawn(async move {
+                    let mut n = 0u64;
+                    while !s.load(Ordering::Relaxed) {
+                        a_tx.send(()).await.unwrap();
+                        b_rx.recv().await.unwrap();
+                        n += 1;
+                    }
+                    drop(a_tx);
+                    n
+                });
+                let pong = kiwi::spawn(async move {
+                    while a_rx.recv().await.is_ok() {
+                        if b_tx.send(()).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                // This task is the third: it yields to the pair, and must get
+                // its turn back while they keep waking each other.
+                kiwi::yield_now().await;
+                stop.store(true, Ordering::Relaxed);
+                let rounds = ping.await.unwrap();
+                pong.await.unwrap();
+                // With the slot capped at a few polls in a row, the queue gets
+                // its turn within a few rounds; uncapped, only after the pair
+                // happens to stop (millions of rounds, seconds later).
+                assert!(rounds >= 1, "the pair never ran");
+                assert!(rounds < 1000, "the yielded task waited {rounds} rounds");
+            })
+            .await
+            .unwrap();
+        });
+    });
+}
+
+/// A skewed load, every task spawned from inside one task on one worker,
+/// spreads: the idle worker steals, and the work runs on both threads.
+#[test]
+fn an_idle_worker_steals_from_a_busy_one() {
+    with_deadline(30, || {
+        let rt = kiwi::Builder::new().workers(2).build().unwrap();
+        let threads = rt.block_on(async {
+            kiwi::spawn(async {
+                let hs: Vec<_> = (0..16)
+                    .map(|_| {
+                        kiwi::spawn(async {
+                            spin(Duration::from_millis(5));
+                            thread_name()
+                        })
+                    })
+                    .collect();
+                let mut threads = HashSet::new();
+                for h in hs {
+                    threads.insert(h.await.unwrap());
+                }
+                threads
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(threads.len(), 2, "all the work ran on {threads:?}");
+        let m = rt.handle().metrics();
+        let steals: u64 = (0..2).map(|i| m.worker(i).steals()).sum();
+        let notifies: u64 = (0..2).map(|i| m.worker(i).notifies()).sum();
+        assert!(steals >= 1, "no steal recorded");
+        assert!(notifies >= 1, "nobody woke the idle worker");
+    });
+}
+
+/// `spawn_local` tasks are never stolen: while their worker is busy, they
+/// wait for it, however idle the other worker is.
+#[test]
+fn local_tasks_are_never_stolen() {
+    with_deadline(30, || {
+        let rt = kiwi::Builder::new().workers(2).build().unwrap();
+        let ok = rt.block_on(async {
+            kiwi::spawn(async {
+                let home = thread_name();
+                let ran_elsewhere = Arc::new(AtomicUsize::new(0));
+                let hs: Vec<_> = (0..32)
+                    .map(|_| {
+                        let home = home.clone();
+                        let elsewhere = ran_elsewhere.clone();
+                        kiwi::spawn_local(async move {
+                            let not_send = Rc::new(());
+                            kiwi::yield_now().await;
+                            drop(not_send);
+                            if thread_name() != home {
+                                elsewhere.fetch_add(1, Ordering::Relaxed);
+                            }
+                        })
+                    })
+                    .collect();
+                // Keep this worker busy long enough for a thief to try.
+                spin(Duration::from_millis(50));
+                for h in hs {
+                    h.await.unwrap();
+                }
+                ran_elsewhere.load(Ordering::Relaxed)
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(ok, 0, "local tasks ran on another worker");
+    });
+}
+
+/// Issue 11, item 5: while one worker is blocked for 200 ms inside a poll,
+/// the echo replies of connections whose tasks the other worker took are not
+/// delayed: their sockets moved to the thief's reactor with them, instead of
+/// waiting for the blocked worker to turn its own.
+#[test]
+fn a_stolen_tasks_sockets_do_not_wait_for_a_blocked_worker() {
+    const CONNS: usize = 8;
+    with_deadline(60, || {
+        let rt = kiwi::Builder::new().workers(2).build().unwrap();
+        let listener = rt.block_on(AsyncTcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let blocking = Arc::new(AtomicBool::new(false));
+        // Per connection: the thread that registered its socket (first
+        // read), the thread that served it during the block.
+        let seen = Arc::new(Mutex::new(vec![(String::new(), String::new()); CONNS]));
+        let registered = Arc::new(AtomicUsize::new(0));
+        let clients: Vec<_> = (0..CONNS)
+            .map(|i| {
+                let blocking = blocking.clone();
+                std::thread::spawn(move || {
+                    let mut s = std::net::TcpStream::connect(addr).unwrap();
+                    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                    let mut buf = [0u8; 1];
+                    s.write_all(&[i as u8]).unwrap();
+                    s.read_exact(&mut buf).unwrap();
+                    while !blocking.load(Ordering::Acquire) {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    // The round trip measured while a worker is blocked.
+                    std::thread::sleep(Duration::from_millis(20));
+                    let t0 = Instant::now();
+                    s.write_all(&[i as u8]).unwrap();
+                    s.read_exact(&mut buf).unwrap();
+                    t0.elapsed()
+                })
+            })
+            .collect();
+        let (b, s, r) = (blocking.clone(), seen.clone(), registered.clone());
+        rt.block_on(async move {
+            kiwi::spawn(async move {
+                let mut gos = Vec::new();
+                for _ in 0..CONNS {
+                    let (mut conn, _) = listener.accept().await.unwrap();
+                    let (go_tx, go_rx) = async_channel::bounded::<()>(1);
+                    gos.push(go_tx);
+                    let (seen, registered) = (s.clone(), r.clone());
+                    drop(kiwi::spawn(async move {
+                        let mut buf = [0u8; 1];
+                        conn.read_exact(&mut buf).await.unwrap();
+                        let i = buf[0] as usize;
+                        seen.lock().unwrap()[i].0 = thread_name();
+                        conn.write_all(&buf).await.unwrap();
+                        registered.fetch_add(1, Ordering::SeqCst);
+                        go_rx.recv().await.unwrap();
+                        conn.read_exact(&mut buf).await.unwrap();
+                        seen.lock().unwrap()[i].1 = thread_name();
+                        conn.write_all(&buf).await.unwrap();
+                    }));
+                }
+                while r.load(Ordering::SeqCst) < CONNS {
+                    kiwi::time::sleep(Duration::from_millis(1)).await;
+                }
+                // Wake every handler from here, then block this worker: the
+                // handlers that live here are queued on it, and the other
+                // worker must steal them to serve their clients.
+                for go in &gos {
+                    go.try_send(()).unwrap();
+                }
+                b.store(true, Ordering::Release);
+                spin(Duration::from_millis(200));
+                thread_name()
+            })
+            .await
+            .unwrap()
+        });
+        let rtts: Vec<Duration> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+        let seen = seen.lock().unwrap().clone();
+        let moved: Vec<usize> = (0..CONNS).filter(|&i| seen[i].0 != seen[i].1).collect();
+        assert!(
+            !moved.is_empty(),
+            "no handler was taken by the other worker while one was blocked: {seen:?}"
+        );
+        for &i in &moved {
+            assert!(
+                rtts[i] < Duration::from_millis(120),
+                "connection {i} (registered on {}, served on {}) waited {:?} for its echo",
+                seen[i].0,
+                seen[i].1,
+                rtts[i]
+            );
+        }
+        let m = rt.handle().metrics();
+        let moves: u64 = (0..2).map(|i| m.worker(i).registration_moves()).sum();
+        assert!(moves >= moved.len() as u64, "{moves} registration moves");
+    });
+}
