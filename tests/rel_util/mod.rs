@@ -13,6 +13,10 @@ mod util;
 pub use rt_util::with_deadline;
 #[allow(unused_imports)]
 pub use util::Rng;
+#[allow(unused_imports)]
+pub use util::{
+    checked_echo_client, cpu_load, jitter, jittery_echo, lock, seed, spin, Tally, TallyGuard,
+};
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::os::fd::AsRawFd;
