@@ -3,6 +3,8 @@
 //! - Each contender (a runtime, or the C floor) is measured in its own child
 //!   process, a re-exec of this binary pinned with `taskset -c 0`, so allocator
 //!   state, thread pools and caches don't leak from one contender to the next.
+//!   (Groups whose runtimes have two workers, `mt`, are pinned to CPUs 0 and 1
+//!   instead: see [`run_child_two_cpus`].)
 //! - Contenders alternate: round 1 runs A B C, round 2 A B C, ... so slow drift
 //!   of a shared machine hits all of them alike.
 //! - A child prints one line per figure: `@metric <name>\t<unit>\t<lower|higher>\t<value>`;
@@ -72,11 +74,12 @@ pub fn parse_line(line: &str) -> Option<Figure> {
     })
 }
 
-/// `taskset -c <cpu>` when the machine has more than one CPU and taskset exists.
-pub fn pinned_command(cpu: usize, program: &str) -> Command {
+/// `taskset -c <cpus>` (one CPU, `0`, or a list, `0,1`) when the machine has
+/// more than one CPU and taskset exists.
+pub fn pinned_command(cpus: impl std::fmt::Display, program: &str) -> Command {
     if crate::procfs::online_cpus() > 1 && has_taskset() {
         let mut c = Command::new("taskset");
-        c.arg("-c").arg(cpu.to_string()).arg(program);
+        c.arg("-c").arg(cpus.to_string()).arg(program);
         c
     } else {
         Command::new(program)
@@ -102,7 +105,17 @@ pub fn self_exe() -> String {
 
 /// Runs `self child <args..>` pinned to CPU 0 and returns the figures it printed.
 pub fn run_child(args: &[&str]) -> io::Result<Vec<Figure>> {
-    let out = pinned_command(0, &self_exe())
+    child_figures(pinned_command(0, &self_exe()), args)
+}
+
+/// [`run_child`] pinned to CPUs 0 and 1 (`taskset -c 0,1`; the whole machine
+/// on a 2-CPU one), for runtimes with two worker threads.
+pub fn run_child_two_cpus(args: &[&str]) -> io::Result<Vec<Figure>> {
+    child_figures(pinned_command("0,1", &self_exe()), args)
+}
+
+fn child_figures(mut cmd: Command, args: &[&str]) -> io::Result<Vec<Figure>> {
+    let out = cmd
         .arg("child")
         .args(args)
         .stderr(Stdio::inherit())

@@ -2,14 +2,16 @@
 //!
 //! ```text
 //! cargo run --release -p kiwi-bench -- all [--rounds N] [--full] [--md FILE]
-//! cargo run --release -p kiwi-bench -- micro|sched|timers|wake|b1|b2|b3|b7|b8 [--rounds N]
+//! cargo run --release -p kiwi-bench -- micro|sched|timers|wake|mt|b1|b2|b3|b7|b8 [--rounds N]
 //! ```
 //!
 //! The parent process measures nothing itself: for each group it re-executes
 //! this binary as `child <group> <runtime>` pinned to CPU 0, alternating the
 //! runtimes round by round (see [`harness`]), and prints a table of medians,
 //! ratios and noise. Load-generating threads pin themselves to CPU 1. The
-//! network groups (see [`net`]) start server processes the same way.
+//! `mt` group (two workers per runtime, see [`suite::mt`]) pins its child to
+//! CPUs 0 and 1 instead. The network groups (see [`net`]) start server
+//! processes the same way.
 
 mod alloc;
 mod harness;
@@ -21,7 +23,7 @@ mod suite;
 use std::io;
 use std::process::ExitCode;
 
-use rt::{Kiwi, Rt, Smol, Tokio};
+use rt::{Kiwi, MtRt, Rt, Smol, SmolMt, Tokio};
 
 #[global_allocator]
 static GLOBAL: alloc::Counting = alloc::Counting;
@@ -32,7 +34,14 @@ const GROUPS: &[(&str, &str)] = &[
     ("sched", "B4 scheduler on one thread (tokio's parameters)"),
     ("timers", "B5 timers"),
     ("wake", "B6 cross-thread wake, and wakes of a busy worker"),
+    (
+        "mt",
+        "Two workers, child on CPUs 0-1: scheduler (tokio's parameters) and load balance",
+    ),
 ];
+
+/// The groups whose runtimes have two workers: their children run on CPUs 0-1.
+const TWO_CPU_GROUPS: &[&str] = &["mt"];
 
 /// The network groups, in the order `all` runs them after the others.
 const NET_GROUPS: &[&str] = &["b1", "b2", "b3", "b7", "b8"];
@@ -41,7 +50,7 @@ const RUNTIMES: &[&str] = &[Kiwi::NAME, Tokio::NAME, Smol::NAME];
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: kiwi-bench <all|micro|sched|timers|wake|b1|b2|b3|b7|b8> [--rounds N] [--full] [--md FILE]\n\
+        "usage: kiwi-bench <all|micro|sched|timers|wake|mt|b1|b2|b3|b7|b8> [--rounds N] [--full] [--md FILE]\n\
          \x20      kiwi-bench server <kiwi|tokio|smol> <echo|http|idle> <workers> <port>\n\
          \x20      kiwi-bench child <group> <kiwi|tokio|smol>   (internal)"
     );
@@ -75,7 +84,7 @@ fn main() -> ExitCode {
                 _ => usage(),
             }
         }
-        "all" | "micro" | "sched" | "timers" | "wake" | "b1" | "b2" | "b3" | "b7" | "b8" => {
+        "all" | "micro" | "sched" | "timers" | "wake" | "mt" | "b1" | "b2" | "b3" | "b7" | "b8" => {
             let Some(opts) = Options::parse(&args[1..]) else {
                 return usage();
             };
@@ -133,7 +142,12 @@ fn compare(groups: &[&(&str, &str)], nets: &[&str], opts: &Options) -> io::Resul
     let mut md = String::new();
     for (group, title) in groups {
         let mut table = harness::Table::new(title, RUNTIMES);
-        table.run_rounds(opts.rounds, |c| harness::run_child(&[group, RUNTIMES[c]]))?;
+        let run_child = if TWO_CPU_GROUPS.contains(group) {
+            harness::run_child_two_cpus
+        } else {
+            harness::run_child
+        };
+        table.run_rounds(opts.rounds, |c| run_child(&[group, RUNTIMES[c]]))?;
         let text = table.render();
         println!("{text}");
         md.push_str(&text);
@@ -171,10 +185,17 @@ fn run_child(group: &str, rt: &str) -> ExitCode {
         }
         true
     }
-    let known = match rt {
-        "kiwi" => group_on::<Kiwi>(group),
-        "tokio" => group_on::<Tokio>(group),
-        "smol" => group_on::<Smol>(group),
+    fn mt_on<R: MtRt>() -> bool {
+        suite::mt::run::<R>();
+        true
+    }
+    let known = match (group, rt) {
+        ("mt", "kiwi") => mt_on::<Kiwi>(),
+        ("mt", "tokio") => mt_on::<Tokio>(),
+        ("mt", "smol") => mt_on::<SmolMt>(),
+        (_, "kiwi") => group_on::<Kiwi>(group),
+        (_, "tokio") => group_on::<Tokio>(group),
+        (_, "smol") => group_on::<Smol>(group),
         _ => false,
     };
     if known {

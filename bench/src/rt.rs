@@ -8,6 +8,12 @@
 //!   (what `smol::block_on` is). async-io's reactor is driven by the blocked
 //!   thread while it waits and otherwise by async-io's own "async-io" thread,
 //!   which inherits the process's CPU pinning.
+//!
+//! [`MtRt`] adds a two-worker runtime for the `mt` group: kiwi
+//! `Builder::workers(2)`, tokio `multi_thread` with `worker_threads(2)`, and
+//! smol ([`SmolMt`]) as a shared `async_executor::Executor` run by two threads.
+//! In all three the root future runs on the calling thread, which is not one
+//! of the two workers.
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -169,6 +175,86 @@ impl Rt for Smol {
         // What `smol::future::or(fut, async { Timer::after(d).await; .. })` registers.
         futures_lite::future::or(std::future::pending::<()>(), async move {
             async_io::Timer::after(d).await;
+        })
+    }
+}
+
+/// A runtime with two worker threads, for the `mt` group. `spawn`,
+/// `yield_now` and `detach` are [`Rt`]'s, which work on any runtime that is
+/// current.
+pub trait MtRt: Rt + 'static {
+    /// Builds a runtime with two worker threads and runs `f` on the calling
+    /// thread (not a worker); tasks it spawns go to the workers.
+    fn block_on_mt<F: Future>(f: F) -> F::Output;
+}
+
+impl MtRt for Kiwi {
+    fn block_on_mt<F: Future>(f: F) -> F::Output {
+        let rt = kiwi::Builder::new()
+            .workers(2)
+            .build()
+            .expect("kiwi runtime");
+        rt.block_on(f)
+    }
+}
+
+impl MtRt for Tokio {
+    fn block_on_mt<F: Future>(f: F) -> F::Output {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        rt.block_on(f)
+    }
+}
+
+static SMOL_MT_EX: async_executor::Executor<'static> = async_executor::Executor::new();
+
+/// smol on two threads: a shared `Executor` run by two threads, each in
+/// `async_io::block_on`; the root future is `async_io::block_on` on the caller.
+pub struct SmolMt;
+
+impl Rt for SmolMt {
+    const NAME: &'static str = "smol";
+    type Join<T: Send + 'static> = async_executor::Task<T>;
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        Self::block_on_mt(f)
+    }
+    fn spawn<F>(f: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        SMOL_MT_EX.spawn(f)
+    }
+    fn detach<T: Send + 'static>(join: Self::Join<T>) {
+        join.detach();
+    }
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        futures_lite::future::yield_now()
+    }
+    fn sleep(d: Duration) -> impl Future<Output = ()> + Send {
+        Smol::sleep(d)
+    }
+    fn timeout_pending(d: Duration) -> impl Future<Output = ()> {
+        Smol::timeout_pending(d)
+    }
+}
+
+impl MtRt for SmolMt {
+    fn block_on_mt<F: Future>(f: F) -> F::Output {
+        let (stop, stopped) = async_channel::bounded::<()>(1);
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                let stopped = stopped.clone();
+                s.spawn(move || async_io::block_on(SMOL_MT_EX.run(stopped.recv())));
+            }
+            let out = async_io::block_on(f);
+            // Dropping the sender wakes both runners out of `recv`.
+            drop(stop);
+            out
         })
     }
 }

@@ -2,6 +2,7 @@
 //! prints its figures with [`crate::harness::report`].
 
 pub mod micro;
+pub mod mt;
 pub mod sched;
 pub mod timers;
 pub mod wake;

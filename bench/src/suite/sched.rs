@@ -5,6 +5,8 @@
 //! deadlock a single thread, the root future awaits a `futures_channel`
 //! oneshot instead; the per-ping oneshots are `futures_channel` ones too, the
 //! same for every runtime.
+//!
+//! The `mt` group ([`super::mt`]) runs these four workloads on two workers.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -67,7 +69,7 @@ fn count_down(c: &Countdown) {
     }
 }
 
-async fn spawn_many<R: Rt>() {
+pub(super) async fn spawn_many<R: Rt>() {
     let (c, done) = countdown(SPAWN_MANY);
     for _ in 0..SPAWN_MANY {
         let c = c.clone();
@@ -76,7 +78,7 @@ async fn spawn_many<R: Rt>() {
     done.await.unwrap();
 }
 
-async fn yield_many<R: Rt>() {
+pub(super) async fn yield_many<R: Rt>() {
     let (c, done) = countdown(YIELD_TASKS);
     for _ in 0..YIELD_TASKS {
         let c = c.clone();
@@ -90,7 +92,7 @@ async fn yield_many<R: Rt>() {
     done.await.unwrap();
 }
 
-async fn ping_pong<R: Rt>() {
+pub(super) async fn ping_pong<R: Rt>() {
     let (c, done) = countdown(PINGS);
     R::detach(R::spawn(async move {
         for _ in 0..PINGS {
@@ -119,7 +121,7 @@ fn chain<R: Rt>(done: oneshot::Sender<()>, n: usize) {
     }
 }
 
-async fn chained_spawn<R: Rt>() {
+pub(super) async fn chained_spawn<R: Rt>() {
     let (tx, rx) = oneshot::channel();
     R::detach(R::spawn(async move { chain::<R>(tx, CHAIN) }));
     rx.await.unwrap();
