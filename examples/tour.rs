@@ -14,7 +14,8 @@ fn main() -> std::io::Result<()> {
     rt.block_on(async {
         println!("kiwi tour: a runtime with 2 workers, each a thread parked in epoll_wait.\n");
 
-        println!("1. spawn: tasks are handed to the workers round-robin (Kiwi's EventLoopPool).");
+        println!("1. spawn: a spawn from outside the pool (this root future runs on the main");
+        println!("   thread) goes to the workers in turn, like Kiwi's EventLoopPool.");
         let mut set = kiwi::JoinSet::new();
         for i in 0..8 {
             set.spawn(async move { (i, std::thread::current().name().unwrap_or("?").to_string()) });
@@ -29,6 +30,35 @@ fn main() -> std::io::Result<()> {
             "   -> {} distinct worker threads ran the 8 tasks.\n",
             seen.len()
         );
+
+        println!("   A spawn on a worker stays on that worker, and an idle worker steals:");
+        println!("   one task spawns 8 others that each compute for 20 ms.");
+        let threads = kiwi::spawn(async {
+            let hs: Vec<_> = (0..8)
+                .map(|_| {
+                    kiwi::spawn(async {
+                        let t = Instant::now();
+                        while t.elapsed() < Duration::from_millis(20) {
+                            std::hint::spin_loop();
+                        }
+                        std::thread::current().name().unwrap_or("?").to_string()
+                    })
+                })
+                .collect();
+            let mut threads = std::collections::BTreeMap::new();
+            for h in hs {
+                *threads.entry(h.await.expect("task panicked")).or_insert(0) += 1;
+            }
+            threads
+        })
+        .await
+        .expect("task panicked");
+        for (thread, n) in &threads {
+            println!("   {n} ran on {thread}");
+        }
+        let m = kiwi::Handle::current().metrics();
+        let steals: u64 = (0..m.num_workers()).map(|i| m.worker(i).steals()).sum();
+        println!("   -> the idle worker was woken and stole {steals} time(s).\n");
 
         println!(
             "2. sleep: a timer in the worker's timing wheel; epoll_wait waits exactly until it."
