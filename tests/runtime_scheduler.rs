@@ -169,6 +169,9 @@ fn an_idle_worker_steals_from_a_busy_one() {
         let rt = kiwi::Builder::new().workers(2).build().unwrap();
         let threads = rt.block_on(async {
             kiwi::spawn(async {
+                // Let the other worker go to sleep first: then only a notify
+                // from this one can bring it back.
+                kiwi::time::sleep(Duration::from_millis(50)).await;
                 let hs: Vec<_> = (0..16)
                     .map(|_| {
                         kiwi::spawn(async {

@@ -67,7 +67,10 @@ impl Pool {
             f: Some(f),
             handle: Some(handle.clone()),
         };
-        let (notified, join) = new_send(job, PoolScheduler(self.clone()), usize::MAX);
+        let (registered, notified, join) = new_send(job, PoolScheduler(self.clone()), usize::MAX);
+        // The pool keeps no registry: a queued job is found in its queue at
+        // shutdown, and a running one finishes by itself.
+        drop(registered);
         if let Err(task) = self.push(notified) {
             task.shutdown();
         }

@@ -131,12 +131,22 @@ impl Handle {
                 Some(w) => w.shared.index,
                 None => self.next_worker(),
             };
-            let (task, join) = new_send(future, self.clone(), owner);
+            let (registered, task, join) = new_send(future, self.clone(), owner);
             if inner.closed.load(Ordering::Acquire) {
+                drop(registered);
                 task.shutdown();
                 return join;
             }
-            if let Err(registered) = inner.registry.insert(task.task_ref()) {
+            let refused = match here {
+                // Alone in its pool, a worker polls every task itself: its own
+                // registry needs no lock.
+                Some(w) if w.solo() => {
+                    w.registry.borrow_mut().insert(registered);
+                    None
+                }
+                _ => inner.registry.insert(registered).err(),
+            };
+            if let Some(registered) = refused {
                 // The registry closed: the runtime is shutting down.
                 drop(registered);
                 task.shutdown();

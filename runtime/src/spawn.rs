@@ -122,8 +122,8 @@ where
             )
         };
         bump(&w.shared.metrics.spawned, 1);
-        let (task, join) = new_local(future, w.shared.clone(), w.shared.index);
-        w.registry.borrow_mut().insert(task.task_ref());
+        let (registered, task, join) = new_local(future, w.shared.clone(), w.shared.index);
+        w.registry.borrow_mut().insert(registered);
         w.push_local(task);
         join
     })

@@ -121,7 +121,7 @@ fn setup() -> (
         owner: owner.clone(),
     };
     // SAFETY: everything runs under loom's model; the owner is this thread.
-    let (notified, join) = unsafe {
+    let (registered, notified, join) = unsafe {
         new_task(
             fut,
             Sched {
@@ -132,7 +132,7 @@ fn setup() -> (
         )
     };
     // The spawner registers the task before queuing it.
-    assert!(owner.registry.insert(notified.task_ref()).is_ok());
+    assert!(owner.registry.insert(registered).is_ok());
     owner.queue.lock().unwrap().push(notified);
     (owner, log, waker_out, join)
 }

@@ -161,12 +161,6 @@ impl Task {
         // dropped anywhere.
         unsafe { (ptr.as_ref().vtable.shutdown)(ptr) };
     }
-
-    /// Another reference to the same task.
-    pub(crate) fn clone_ref(&self) -> Task {
-        self.header().state.ref_inc();
-        Task { ptr: self.ptr }
-    }
 }
 
 impl Drop for Task {
@@ -222,21 +216,15 @@ impl<S: Schedule> Notified<S> {
     pub(crate) fn header(&self) -> &Header {
         self.task.header()
     }
-
-    /// A plain reference to the task (for a registry).
-    pub(crate) fn task_ref(&self) -> Task {
-        self.task.clone_ref()
-    }
 }
 
+/// A new task's first three references: one for its registry, its queue
+/// entry, and its `JoinHandle`.
+pub(crate) type Spawned<S, T> = (Task, Notified<S>, JoinHandle<T>);
+
 /// Allocates a `Send` task owned by `scheduler`, its wakes going to worker
-/// `owner`, and returns its first two references: the queue entry and the
-/// `JoinHandle`.
-pub(crate) fn new_send<F, S>(
-    future: F,
-    scheduler: S,
-    owner: usize,
-) -> (Notified<S>, JoinHandle<F::Output>)
+/// `owner`.
+pub(crate) fn new_send<F, S>(future: F, scheduler: S, owner: usize) -> Spawned<S, F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -248,11 +236,7 @@ where
 
 /// Allocates a task that may be `!Send`, owned by the local scheduler of the
 /// current thread (`owner` is that worker's index).
-pub(crate) fn new_local<F, S>(
-    future: F,
-    scheduler: S,
-    owner: usize,
-) -> (Notified<S>, JoinHandle<F::Output>)
+pub(crate) fn new_local<F, S>(future: F, scheduler: S, owner: usize) -> Spawned<S, F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -265,19 +249,21 @@ where
 /// # Safety
 /// If `F: !Send`, the task must only ever run on the current thread: its
 /// scheduler delivers entries only here (`LocalSchedule`).
-unsafe fn new_task<F, S>(
-    future: F,
-    scheduler: S,
-    owner: usize,
-) -> (Notified<S>, JoinHandle<F::Output>)
+unsafe fn new_task<F, S>(future: F, scheduler: S, owner: usize) -> Spawned<S, F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
     S: Schedule,
 {
-    let ptr = raw::allocate(future, scheduler, owner, 2);
-    // SAFETY: `allocate` made two references: one for each value.
-    unsafe { (Notified::from_raw(ptr), JoinHandle::from_raw(ptr)) }
+    let ptr = raw::allocate(future, scheduler, owner, 3);
+    // SAFETY: `allocate` made three references: one for each value.
+    unsafe {
+        (
+            Task::from_raw(ptr),
+            Notified::from_raw(ptr),
+            JoinHandle::from_raw(ptr),
+        )
+    }
 }
 
 /// The id of the task behind `waker`, for the trace log; `None` for a waker

@@ -166,11 +166,11 @@ mod tests {
 
     #[test]
     fn slots_are_reused_and_removal_checks_identity() {
-        let (a, ja) = new_send(async {}, Inert, 0);
-        let (b, jb) = new_send(async {}, Inert, 0);
+        let (ra, a, ja) = new_send(async {}, Inert, 0);
+        let (rb, b, jb) = new_send(async {}, Inert, 0);
         let mut reg = Registry::default();
-        reg.insert(a.task_ref());
-        reg.insert(b.task_ref());
+        reg.insert(ra);
+        reg.insert(rb);
         assert_eq!(reg.len(), 2);
         let pa = a.header() as *const Header as *mut Header;
         let pa = NonNull::new(pa).unwrap();
@@ -178,8 +178,8 @@ mod tests {
         assert!(reg.remove(pa).is_none(), "removed twice");
         // The freed slot is reused, and the stale slot number of `a` no
         // longer finds anything even though it names an occupied slot.
-        let (c, jc) = new_send(async {}, Inert, 0);
-        reg.insert(c.task_ref());
+        let (rc, c, jc) = new_send(async {}, Inert, 0);
+        reg.insert(rc);
         assert_eq!(c.header().slot.load(Ordering::Relaxed), 0);
         a.header().slot.store(0, Ordering::Relaxed);
         assert!(reg.remove(pa).is_none(), "slot 0 holds another task");
@@ -195,12 +195,12 @@ mod tests {
     #[test]
     fn closed_shards_refuse_inserts() {
         let shards = Shards::new(2);
-        let (a, ja) = new_send(async {}, Inert, 0);
-        assert!(shards.insert(a.task_ref()).is_ok());
+        let (ra, a, ja) = new_send(async {}, Inert, 0);
+        assert!(shards.insert(ra).is_ok());
         assert_eq!(shards.len(), 1);
         assert_eq!(shards.close_and_drain().len(), 1);
-        let (b, jb) = new_send(async {}, Inert, 0);
-        assert!(shards.insert(b.task_ref()).is_err());
+        let (rb, b, jb) = new_send(async {}, Inert, 0);
+        assert!(shards.insert(rb).is_err());
         assert_eq!(shards.len(), 0);
         a.shutdown();
         b.shutdown();

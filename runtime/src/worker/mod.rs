@@ -71,7 +71,7 @@ use crate::handle::Handle;
 use crate::metrics::{bump, saturating_nanos};
 use crate::reactor::{Events, Reactor};
 use crate::task::registry::Registry;
-use crate::task::ring::Local;
+use crate::task::ring::{Inject, Local};
 use crate::task::Notified;
 use crate::{context, coop, trace};
 
@@ -97,6 +97,45 @@ enum Job {
     Local(LocalTask),
 }
 
+/// A worker's queue of `Send` tasks.
+enum RunQueue {
+    /// In a pool of two or more: the stealable ring.
+    Ring(Local<SendTask>),
+    /// Alone: nobody steals, so a plain deque (unbounded, never overflows).
+    Solo(VecDeque<SendTask>),
+}
+
+impl RunQueue {
+    /// Pushes at the back; true if half the ring overflowed to `inject`.
+    fn push_back(&mut self, task: SendTask, inject: &Inject<SendTask>) -> bool {
+        match self {
+            RunQueue::Ring(ring) => ring.push_back(task, inject),
+            RunQueue::Solo(queue) => {
+                queue.push_back(task);
+                false
+            }
+        }
+    }
+
+    fn pop(&mut self) -> Option<SendTask> {
+        match self {
+            RunQueue::Ring(ring) => ring.pop(),
+            RunQueue::Solo(queue) => queue.pop_front(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            RunQueue::Ring(ring) => ring.len(),
+            RunQueue::Solo(queue) => queue.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// The thread-owned half of a worker.
 pub(crate) struct Worker {
     pub(crate) shared: Arc<WorkerShared>,
@@ -106,10 +145,10 @@ pub(crate) struct Worker {
     /// The next-to-run slot, and how many times in a row it has won.
     next: Cell<Option<SendTask>>,
     next_streak: Cell<u32>,
-    ring: RefCell<Local<SendTask>>,
+    ring: RefCell<RunQueue>,
     local: RefCell<VecDeque<LocalTask>>,
     /// This worker's local tasks, for shutdown (`Send` ones are in the
-    /// runtime's registry).
+    /// runtime's registry, except on a lone worker: see [`Worker::solo`]).
     pub(crate) registry: RefCell<Registry>,
     events: RefCell<Events>,
     /// Swapped with the remote queue under its lock, so draining never allocates.
@@ -134,6 +173,7 @@ impl Worker {
         reactor: Arc<Reactor>,
     ) -> Worker {
         let unpark = Waker::from(shared.clone());
+        let solo = handle.inner.workers.len() == 1 && shared.index == 0;
         Worker {
             rng: Cell::new((shared.index as u32).wrapping_mul(0x9E37_79B9) | 1),
             shared,
@@ -142,7 +182,11 @@ impl Worker {
             timers: Driver::new(unpark),
             next: Cell::new(None),
             next_streak: Cell::new(0),
-            ring: RefCell::new(ring),
+            ring: RefCell::new(if solo {
+                RunQueue::Solo(VecDeque::with_capacity(64))
+            } else {
+                RunQueue::Ring(ring)
+            }),
             local: RefCell::new(VecDeque::with_capacity(64)),
             registry: RefCell::new(Registry::default()),
             events: RefCell::new(Events::with_capacity(EVENTS)),
@@ -162,6 +206,14 @@ impl Worker {
     /// True if stealing and waking siblings can help: a pool of two or more.
     fn shares(&self) -> bool {
         self.in_pool() && self.handle.inner.workers.len() > 1
+    }
+
+    /// True for the only worker of its runtime (`kiwi::block_on`, a
+    /// `current_thread` runtime). It polls every task itself, so its run queue
+    /// is a plain deque (a ring's atomics would guard against thieves that do
+    /// not exist) and the tasks it spawns go to its own registry, no lock.
+    pub(crate) fn solo(&self) -> bool {
+        matches!(*self.ring.borrow(), RunQueue::Solo(_))
     }
 
     /// A task spawned or woken on this thread: the next-to-run slot. The task
@@ -299,9 +351,10 @@ impl Worker {
         }
         let fair = inner.inject.len() / inner.workers.len() + 1;
         let max = fair.min(crate::task::ring::CAPACITY / 2);
-        inner
-            .inject
-            .pop_batch_into(&mut self.ring.borrow_mut(), max)
+        match &mut *self.ring.borrow_mut() {
+            RunQueue::Ring(ring) => inner.inject.pop_batch_into(ring, max),
+            RunQueue::Solo(_) => inner.inject.pop(),
+        }
     }
 
     /// Steals from a sibling (starting at a random one) or takes from the
@@ -325,10 +378,13 @@ impl Worker {
             if victim.index == self.shared.index {
                 continue;
             }
-            let mut ring = self.ring.borrow_mut();
-            if let Some(task) = victim.stealer.steal_into(&mut ring) {
+            let mut queue = self.ring.borrow_mut();
+            let RunQueue::Ring(ring) = &mut *queue else {
+                return None;
+            };
+            if let Some(task) = victim.stealer.steal_into(ring) {
                 let got = ring.len() + 1;
-                drop(ring);
+                drop(queue);
                 bump(&self.shared.metrics.steals, 1);
                 bump(&self.shared.metrics.stolen_tasks, got as u64);
                 trace::emit(|| {

@@ -58,10 +58,16 @@ impl Schedule for Handle {
     }
 
     fn release(&self, task: NonNull<Header>) -> bool {
+        // A lone worker keeps the tasks it spawned in its own registry (see
+        // `Handle::spawn`); every other task is in the runtime's.
+        let mine = context::with_worker(|w| match w {
+            Some(w) if w.solo() && w.shared.runtime_id == self.inner.id => {
+                w.registry.borrow_mut().remove(task)
+            }
+            _ => None,
+        });
         // The registry's reference is dropped by the caller, with its own.
-        self.inner
-            .registry
-            .remove(task)
+        mine.or_else(|| self.inner.registry.remove(task))
             .map(|t| t.into_raw())
             .is_some()
     }
