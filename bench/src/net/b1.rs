@@ -62,7 +62,7 @@ pub fn run(rounds: usize, full: bool) -> io::Result<String> {
         let mut figures = Vec::new();
         for &(conns, size) in &points {
             let label = format!("{conns} conn × {size} B");
-            figures.extend(echo_point(&mut server, &label, conns, size, perf)?.0);
+            figures.extend(echo_point(&mut server, &label, conns, size, perf)?.figures);
         }
         Ok(figures)
     })?;
@@ -79,15 +79,24 @@ pub fn figure(name: String, unit: &str, better: Better, value: f64) -> Figure {
     }
 }
 
-/// One closed-loop point against `server`: figures prefixed by `label`, and
-/// the server's counters (see [`super::servers`]) over the window.
+/// What [`echo_point`] measured.
+pub struct EchoPoint {
+    /// Its figures, prefixed by its label.
+    pub figures: Vec<Figure>,
+    /// The server's counters (see [`super::servers`]) over the window.
+    pub counters: Vec<u64>,
+    /// Round trips completed inside the window.
+    pub round_trips: u64,
+}
+
+/// One closed-loop point against `server`, figures prefixed by `label`.
 pub fn echo_point(
     server: &mut Server,
     label: &str,
     conns: usize,
     size: usize,
     perf: bool,
-) -> io::Result<(Vec<Figure>, Vec<u64>)> {
+) -> io::Result<EchoPoint> {
     let pid = server.pid();
     let counted = server.has_counters();
     let cfg = LoadConfig {
@@ -170,5 +179,9 @@ pub fn echo_point(
         .zip(&counters[0])
         .map(|(b, a)| b - a)
         .collect();
-    Ok((f, delta))
+    Ok(EchoPoint {
+        figures: f,
+        counters: delta,
+        round_trips: r.round_trips,
+    })
 }

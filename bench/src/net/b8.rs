@@ -6,13 +6,20 @@
 //! not absolute speed: each worker's share of busy time over the window, from
 //! the runtimes' own counters (kiwi `WorkerMetrics::busy_time`, tokio's
 //! stable `worker_total_busy_duration`), and for kiwi also its share of task
-//! polls (tokio counts polls only under `tokio_unstable`).
+//! polls (tokio counts polls only under `tokio_unstable`). Both runtimes'
+//! server CPU per op comes from `/proc` as in B1 and B3. For kiwi only, what
+//! sharing costs, summed over both workers and divided by the window's round
+//! trips or requests: eventfd writes, cross-thread wakes (tasks received
+//! through a worker's remote queue), registration moves and steals; tokio
+//! has no stable counterparts. wrk connects inside its window, so the HTTP
+//! figures include its 256 connections' spawns from the accept loop.
 
 use std::io;
 
 use super::b1::{echo_point, figure};
 use super::b3::{wrk, wrk_available, wrk_figures};
 use super::proc::Server;
+use super::servers::KIWI_COUNTERS;
 use crate::harness::{Better, Figure, Table};
 
 const CONTENDERS: &[&str] = &["kiwi", "tokio"];
@@ -48,23 +55,34 @@ fn shares(label: &str, what: &str, values: &[u64]) -> Vec<Figure> {
         .collect()
 }
 
-/// The balance figures from a window's counter deltas (see
-/// [`super::servers`]): each worker's share of busy time (both runtimes),
-/// then of task polls and the total polls (kiwi only).
-fn balance(label: &str, delta: &[u64]) -> Vec<Figure> {
-    if delta.len() < WORKERS {
+/// The figures from a window's counter deltas (see [`super::servers`]) over
+/// `ops` round trips or requests: each worker's share of busy time (both
+/// runtimes); for kiwi, each worker's share of polls and the total polls,
+/// then every other counter summed over the workers, per op (`unit`).
+fn counter_figures(label: &str, delta: &[u64], ops: u64, unit: &str) -> Vec<Figure> {
+    let groups: Vec<&[u64]> = delta.chunks_exact(WORKERS).collect();
+    let Some((busy, kiwi)) = groups.split_first() else {
         return Vec::new();
-    }
-    let (busy, polls) = delta.split_at(WORKERS);
+    };
     let mut f = shares(label, "busy time", busy);
-    if polls.len() == WORKERS {
-        f.extend(shares(label, "polls", polls));
-        f.push(figure(
-            format!("{label}: polls, all workers"),
-            "polls",
-            Better::Lower,
-            polls.iter().sum::<u64>() as f64,
-        ));
+    for (&(name, _), values) in KIWI_COUNTERS.iter().zip(kiwi) {
+        let total = values.iter().sum::<u64>() as f64;
+        if name == "polls" {
+            f.extend(shares(label, name, values));
+            f.push(figure(
+                format!("{label}: polls, all workers"),
+                "polls",
+                Better::Lower,
+                total,
+            ));
+        } else {
+            f.push(figure(
+                format!("{label}: {name}, all workers"),
+                unit,
+                Better::Lower,
+                total / ops.max(1) as f64,
+            ));
+        }
     }
     f
 }
@@ -80,9 +98,9 @@ pub fn run(rounds: usize) -> io::Result<String> {
     table.run_rounds(rounds, |c| {
         let mut figures = Vec::new();
         let mut server = Server::start(CONTENDERS[c], "echo", WORKERS, None)?;
-        let (f, delta) = echo_point(&mut server, "echo 256 conn × 64 B", 256, 64, false)?;
-        figures.extend(f.into_iter().filter(|f| !f.name.ends_with(": p50")));
-        figures.extend(balance("echo", &delta));
+        let p = echo_point(&mut server, "echo 256 conn × 64 B", 256, 64, false)?;
+        figures.extend(p.figures.into_iter().filter(|f| !f.name.ends_with(": p50")));
+        figures.extend(counter_figures("echo", &p.counters, p.round_trips, "/rt"));
         drop(server);
         if http {
             let mut server = Server::start(CONTENDERS[c], "http", WORKERS, None)?;
@@ -91,7 +109,7 @@ pub fn run(rounds: usize) -> io::Result<String> {
             let p1 = server.counters()?;
             figures.extend(wrk_figures("http depth 1", &r));
             let delta: Vec<u64> = p1.iter().zip(&p0).map(|(b, a)| b - a).collect();
-            figures.extend(balance("http", &delta));
+            figures.extend(counter_figures("http", &delta, r.requests, "/req"));
         }
         Ok(figures)
     })?;

@@ -72,7 +72,9 @@ impl Server {
         self.kind != "c-epoll"
     }
 
-    /// kiwi's per-worker poll counts (empty for the other servers).
+    /// The server's counters line (see [`super::servers`]): each worker's
+    /// busy µs, then, for kiwi, each of `KIWI_COUNTERS` per worker; empty
+    /// for smol.
     pub fn counters(&mut self) -> io::Result<Vec<u64>> {
         self.stdin.write_all(b"\n")?;
         self.stdin.flush()?;

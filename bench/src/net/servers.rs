@@ -14,15 +14,34 @@
 //! Every line then read on stdin is answered on stdout with one line of
 //! counters: `counters <busy µs of worker 0> <busy µs of worker 1> ...`
 //! (kiwi `WorkerMetrics::busy_time`, tokio `worker_total_busy_duration`),
-//! then, kiwi only, `<polls of worker 0> <polls of worker 1> ...`; smol
-//! answers `counters` alone. EOF on stdin ends the process.
+//! then, kiwi only, one number per worker for each of [`KIWI_COUNTERS`] in
+//! turn (`<polls of worker 0> <polls of worker 1> ... <eventfd writes of
+//! worker 0> ...`); smol answers `counters` alone. EOF on stdin ends the
+//! process.
 
 use std::io::{self, BufRead, Write};
 use std::net::{Ipv4Addr, TcpListener};
 
+use kiwi::runtime::WorkerMetrics;
+
 use super::http;
 
 const BUF: usize = 16 * 1024;
+
+/// A kiwi per-worker counter: the name B8 reports it under, and its
+/// `WorkerMetrics` accessor.
+pub type KiwiCounter = (&'static str, fn(&WorkerMetrics) -> u64);
+
+/// kiwi's counters sent after busy time, in order. Cross-thread wakes are
+/// `remote_wakes`: tasks received through the remote queue (wakes from
+/// another thread and spawns from outside the pool).
+pub const KIWI_COUNTERS: &[KiwiCounter] = &[
+    ("polls", WorkerMetrics::polls),
+    ("eventfd writes", WorkerMetrics::eventfd_writes),
+    ("cross-thread wakes", WorkerMetrics::remote_wakes),
+    ("registration moves", WorkerMetrics::registration_moves),
+    ("steals", WorkerMetrics::steals),
+];
 
 /// Which per-connection handler a server runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,8 +126,10 @@ fn kiwi_serve(app: App, workers: usize, port: u16) -> io::Result<()> {
             let busy = workers
                 .clone()
                 .map(|i| micros(metrics.worker(i).busy_time()));
-            busy.chain(workers.map(|i| metrics.worker(i).polls()))
-                .collect()
+            let counters = KIWI_COUNTERS
+                .iter()
+                .flat_map(|(_, get)| workers.clone().map(|i| get(metrics.worker(i))));
+            busy.chain(counters).collect()
         });
         loop {
             let (mut s, _) = listener.accept().await?;
