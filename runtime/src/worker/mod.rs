@@ -216,28 +216,54 @@ impl Worker {
         matches!(*self.ring.borrow(), RunQueue::Solo(_))
     }
 
-    /// A task spawned or woken on this thread: the next-to-run slot. The task
-    /// it displaces goes to the back of the ring, which is surplus work.
-    pub(crate) fn schedule_next(&self, task: SendTask) {
+    /// A task spawned on this thread: the next-to-run slot. The task it
+    /// displaces goes to the back of the ring: that is surplus work, and may
+    /// wake a parked sibling.
+    pub(crate) fn spawn_next(&self, task: SendTask) {
         if let Some(prev) = self.next.replace(Some(task)) {
             self.push_back(prev);
         }
     }
 
-    /// The back of the ring (overflowing half of it to the shared queue when
-    /// full). Wakes a parked sibling if this leaves surplus work.
+    /// A task woken on this thread (by its socket, a timer, another task):
+    /// the next-to-run slot too, but the task it displaces wakes nobody. A
+    /// burst of readiness is usually run through in microseconds; handing
+    /// half of it to a parked sibling would cost a wake-up, and move the
+    /// stolen tasks' sockets to the sibling's epoll, for nothing. A backlog
+    /// that outlives a fairness tick wakes a sibling then (`maintenance`).
+    pub(crate) fn wake_next(&self, task: SendTask) {
+        if let Some(prev) = self.next.replace(Some(task)) {
+            if self.enqueue(prev) {
+                self.notify_parked();
+            }
+        }
+    }
+
+    /// The back of the ring. Wakes a parked sibling if this leaves surplus
+    /// work (spawns, yields, remote arrivals).
     pub(crate) fn push_back(&self, task: SendTask) {
-        let (overflowed, queued) = {
-            let mut ring = self.ring.borrow_mut();
-            (ring.push_back(task, &self.handle.inner.inject), ring.len())
-        };
+        let overflowed = self.enqueue(task);
+        if overflowed || self.surplus() {
+            self.notify_parked();
+        }
+    }
+
+    /// The back of the ring, overflowing half of it to the shared queue when
+    /// full; true if it overflowed.
+    fn enqueue(&self, task: SendTask) -> bool {
+        let overflowed = self
+            .ring
+            .borrow_mut()
+            .push_back(task, &self.handle.inner.inject);
         if overflowed {
             bump(&self.shared.metrics.overflows, 1);
         }
-        let pending = queued + usize::from(self.has_next());
-        if overflowed || pending > 1 {
-            self.notify_parked();
-        }
+        overflowed
+    }
+
+    /// More runnable tasks than the one this worker will run next.
+    fn surplus(&self) -> bool {
+        self.ring.borrow().len() + usize::from(self.has_next()) > 1
     }
 
     fn has_next(&self) -> bool {
@@ -478,6 +504,10 @@ impl Worker {
         self.drain_remote();
         self.turn_reactor(Some(std::time::Duration::ZERO));
         self.fire_timers();
+        // A backlog that lasted a whole interval is worth a sibling's help.
+        if self.surplus() {
+            self.notify_parked();
+        }
     }
 
     /// Moves the remote queue into the local ones. True if a notification was
@@ -509,16 +539,15 @@ impl Worker {
             return;
         }
         let inject = &self.handle.inner.inject;
-        let (mut overflowed, queued) = {
+        {
             let mut ring = self.ring.borrow_mut();
-            let mut overflowed = false;
             for task in send.drain(..) {
-                overflowed |= ring.push_back(task, inject);
+                if ring.push_back(task, inject) {
+                    bump(&self.shared.metrics.overflows, 1);
+                }
             }
-            (overflowed, ring.len())
-        };
-        overflowed |= queued > 1;
-        if overflowed {
+        }
+        if self.surplus() {
             self.notify_parked();
         }
     }
