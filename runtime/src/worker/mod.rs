@@ -40,9 +40,12 @@
 //! (the `block_on` thread, a plain thread, a blocking-pool thread) goes
 //! round-robin to the workers' remote queues, so an accept loop on the main
 //! thread still spreads its connections. A worker that queues *surplus* work
-//! (a second runnable task) while a sibling is parked and none is searching
-//! wakes exactly one sibling (`idle.rs`), which steals. Filling the empty
-//! next-to-run slot is not surplus: the worker will run that task itself next.
+//! (a second runnable task) by a spawn, a yield or a remote arrival, while a
+//! sibling is parked and none is searching, wakes exactly one sibling
+//! (`idle.rs`), which steals. Filling the empty next-to-run slot is not
+//! surplus: the worker will run that task itself next. A burst of wakes on the
+//! worker's own thread (its reactor's batch) wakes nobody at once; if the
+//! backlog outlives a fairness tick, the tick wakes a sibling.
 //!
 //! The same loop serves `block_on`: the root future is polled on the calling
 //! thread whenever its waker fired, between tasks. A `Runtime::block_on`
