@@ -155,7 +155,7 @@ impl Handle {
             match here {
                 Some(w) => {
                     bump(&w.shared.metrics.spawned, 1);
-                    w.spawn_next(task);
+                    w.schedule_next(task);
                 }
                 None => {
                     let target = &inner.workers[owner];

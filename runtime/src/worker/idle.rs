@@ -344,4 +344,67 @@ mod loom_tests {
             idle.join().unwrap();
         });
     }
+
+    /// The next-to-run slot with the real ring: a worker spawns T1 (it fills
+    /// the empty slot: no surplus, nobody woken), then T2, which displaces T1
+    /// into the ring: surplus, so a parked sibling is woken, steals T1 and
+    /// runs it while the spawner keeps running T2 (here: blocks until T1 ran).
+    /// Were the displaced task not stealable, or the notify lost, both would
+    /// wait forever.
+    #[test]
+    fn loom_a_task_displaced_from_the_next_slot_reaches_an_idle_worker() {
+        use crate::task::ring::{ring, Inject};
+        loom::model(|| {
+            let pool = Arc::new(Pool::new(2));
+            let (mut local, stealer) = ring::<u32>();
+            let inject = Inject::new();
+            let thief = {
+                let pool = pool.clone();
+                thread::spawn(move || {
+                    let (mut mine, _) = ring::<u32>();
+                    let mut searching = false;
+                    while !pool.stop.load(SeqCst) {
+                        if searching || pool.idle.try_start_searching() {
+                            searching = true;
+                            if let Some(task) = stealer.steal_into(&mut mine) {
+                                assert_eq!(task, 1, "only T1 is in the ring");
+                                if pool.idle.stop_searching() {
+                                    if let Some(i) = pool.idle.notify_one() {
+                                        pool.wake(i);
+                                    }
+                                }
+                                searching = false;
+                                pool.run_task();
+                                continue;
+                            }
+                        }
+                        if pool.idle.park(1, searching) && !stealer.is_empty() {
+                            if let Some(i) = pool.idle.notify_one() {
+                                pool.wake(i);
+                            }
+                        }
+                        if pool.handshakes[1].try_park() {
+                            pool.doorbells[1].wait();
+                            pool.handshakes[1].unpark();
+                        }
+                        searching = pool.idle.unpark(1);
+                    }
+                })
+            };
+            // Worker 0 runs a task that spawns T1, then T2.
+            let mut next: Option<u32> = None;
+            assert!(next.replace(1).is_none(), "T1 fills the empty slot");
+            let displaced = next.replace(2).expect("T2 displaces T1");
+            local.push_back(displaced, &inject);
+            if let Some(i) = pool.idle.notify_one() {
+                pool.wake(i);
+            }
+            pool.wait_done(1);
+            pool.stop.store(true, SeqCst);
+            pool.wake(1);
+            thief.join().unwrap();
+            assert_eq!(next, Some(2), "T2 stayed with its worker");
+            assert!(local.pop().is_none());
+        });
+    }
 }

@@ -40,12 +40,9 @@
 //! (the `block_on` thread, a plain thread, a blocking-pool thread) goes
 //! round-robin to the workers' remote queues, so an accept loop on the main
 //! thread still spreads its connections. A worker that queues *surplus* work
-//! (a second runnable task) by a spawn, a yield or a remote arrival, while a
-//! sibling is parked and none is searching, wakes exactly one sibling
-//! (`idle.rs`), which steals. Filling the empty next-to-run slot is not
-//! surplus: the worker will run that task itself next. A burst of wakes on the
-//! worker's own thread (its reactor's batch) wakes nobody at once; if the
-//! backlog outlives a fairness tick, the tick wakes a sibling.
+//! (a second runnable task) while a sibling is parked and none is searching
+//! wakes exactly one sibling (`idle.rs`), which steals. Filling the empty next-to-run slot is not
+//! surplus: the worker will run that task itself next.
 //!
 //! The same loop serves `block_on`: the root future is polled on the calling
 //! thread whenever its waker fired, between tasks. A `Runtime::block_on`
@@ -161,6 +158,9 @@ pub(crate) struct Worker {
     until_maintenance: Cell<u32>,
     /// True while this worker counts as searching in the runtime's `Idle`.
     searching: Cell<bool>,
+    /// A pool worker with siblings: the only kind that steals and notifies
+    /// (fixed at start; a field because the hot paths ask every time).
+    shares: bool,
     /// State of a xorshift generator for the first victim of a steal.
     rng: Cell<u32>,
     /// When the worker last woke from `epoll_wait` (or started): the start of
@@ -177,7 +177,9 @@ impl Worker {
     ) -> Worker {
         let unpark = Waker::from(shared.clone());
         let solo = handle.inner.workers.len() == 1 && shared.index == 0;
+        let shares = handle.inner.workers.len() > 1 && shared.index != usize::MAX;
         Worker {
+            shares,
             rng: Cell::new((shared.index as u32).wrapping_mul(0x9E37_79B9) | 1),
             shared,
             handle,
@@ -208,7 +210,7 @@ impl Worker {
 
     /// True if stealing and waking siblings can help: a pool of two or more.
     fn shares(&self) -> bool {
-        self.in_pool() && self.handle.inner.workers.len() > 1
+        self.shares
     }
 
     /// True for the only worker of its runtime (`kiwi::block_on`, a
@@ -219,34 +221,29 @@ impl Worker {
         matches!(*self.ring.borrow(), RunQueue::Solo(_))
     }
 
-    /// A task spawned on this thread: the next-to-run slot. The task it
-    /// displaces goes to the back of the ring: that is surplus work, and may
-    /// wake a parked sibling.
-    pub(crate) fn spawn_next(&self, task: SendTask) {
+    /// A task spawned or woken on this thread: the next-to-run slot. The task
+    /// it displaces goes to the back of the ring: that is surplus work, and
+    /// may wake a parked sibling.
+    ///
+    /// A burst of readiness from this worker's reactor therefore wakes a
+    /// sibling too, which steals half of it, and those tasks' sockets move to
+    /// its epoll. Under a steady I/O load that costs (B8, echo) a few hundredths
+    /// of an eventfd write and of a socket move per round trip; waiting for
+    /// the fairness tick instead was cheaper there, but stranded the burst
+    /// behind a task that then blocked its worker for long, the very case
+    /// stealing is for (`tests/runtime_scheduler.rs`,
+    /// `a_stolen_tasks_sockets_do_not_wait_for_a_blocked_worker`).
+    pub(crate) fn schedule_next(&self, task: SendTask) {
         if let Some(prev) = self.next.replace(Some(task)) {
             self.push_back(prev);
         }
     }
 
-    /// A task woken on this thread (by its socket, a timer, another task):
-    /// the next-to-run slot too, but the task it displaces wakes nobody. A
-    /// burst of readiness is usually run through in microseconds; handing
-    /// half of it to a parked sibling would cost a wake-up, and move the
-    /// stolen tasks' sockets to the sibling's epoll, for nothing. A backlog
-    /// that outlives a fairness tick wakes a sibling then (`maintenance`).
-    pub(crate) fn wake_next(&self, task: SendTask) {
-        if let Some(prev) = self.next.replace(Some(task)) {
-            if self.enqueue(prev) {
-                self.notify_parked();
-            }
-        }
-    }
-
     /// The back of the ring. Wakes a parked sibling if this leaves surplus
-    /// work (spawns, yields, remote arrivals).
+    /// work.
     pub(crate) fn push_back(&self, task: SendTask) {
         let overflowed = self.enqueue(task);
-        if overflowed || self.surplus() {
+        if self.shares && (overflowed || self.surplus()) {
             self.notify_parked();
         }
     }
@@ -375,14 +372,16 @@ impl Worker {
     /// fair share of it, and no more than half the ring's room.
     fn take_shared(&self) -> Option<SendTask> {
         let inner = &self.handle.inner;
-        if inner.inject.is_empty() || !self.in_pool() {
+        // Only a ring overflows there, and only a pool of two or more has
+        // rings (a lone worker's queue never overflows).
+        if !self.shares || inner.inject.is_empty() {
             return None;
         }
         let fair = inner.inject.len() / inner.workers.len() + 1;
         let max = fair.min(crate::task::ring::CAPACITY / 2);
         match &mut *self.ring.borrow_mut() {
             RunQueue::Ring(ring) => inner.inject.pop_batch_into(ring, max),
-            RunQueue::Solo(_) => inner.inject.pop(),
+            RunQueue::Solo(_) => None,
         }
     }
 
@@ -507,10 +506,6 @@ impl Worker {
         self.drain_remote();
         self.turn_reactor(Some(std::time::Duration::ZERO));
         self.fire_timers();
-        // A backlog that lasted a whole interval is worth a sibling's help.
-        if self.surplus() {
-            self.notify_parked();
-        }
     }
 
     /// Moves the remote queue into the local ones. True if a notification was
@@ -550,7 +545,7 @@ impl Worker {
                 }
             }
         }
-        if self.surplus() {
+        if self.shares && self.surplus() {
             self.notify_parked();
         }
     }

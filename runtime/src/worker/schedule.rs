@@ -28,7 +28,7 @@ impl Schedule for Handle {
         let owner = task.header().owner();
         let task = context::with_worker(|w| match w {
             Some(w) if w.shared.index == owner && w.shared.runtime_id == self.inner.id => {
-                w.wake_next(task);
+                w.schedule_next(task);
                 None
             }
             _ => Some(task),
