@@ -152,3 +152,41 @@ fn always_ready_fd_does_not_starve_a_timer() {
         });
     });
 }
+
+/// Issue 15, item 1: a registration owns the descriptor it names. `AsyncFd`
+/// watches its own duplicate of the inner descriptor, so replacing (and
+/// closing) the inner value through `get_mut` leaves the registration on a
+/// descriptor that is still open: a socket that reuses the old number is
+/// never mistaken for it, and the old file's edges still arrive.
+#[test]
+fn async_fd_registration_never_names_a_closed_descriptor() {
+    with_deadline(10, || {
+        kiwi::block_on(async {
+            let (afd, mut peer) = pair();
+            let old_number = std::os::fd::AsRawFd::as_raw_fd(afd.get_ref());
+            // Register, then swap the inner socket out and close it.
+            peer.write_all(b"x").unwrap();
+            afd.readable().await.unwrap().clear_ready();
+            let (other, mut other_peer) = UnixStream::pair().unwrap();
+            let mut afd = afd;
+            drop(std::mem::replace(afd.get_mut(), other));
+            // A new socket takes the freed number; its bytes must not look
+            // like the watched file's readiness.
+            let (reused, mut reused_peer) = UnixStream::pair().unwrap();
+            let numbers = [
+                std::os::fd::AsRawFd::as_raw_fd(&reused),
+                std::os::fd::AsRawFd::as_raw_fd(&reused_peer),
+            ];
+            assert!(numbers.contains(&old_number), "the number was reused");
+            reused_peer.write_all(b"noise").unwrap();
+            other_peer.write_all(b"noise").unwrap();
+            let quiet = kiwi::time::timeout(Duration::from_millis(50), afd.readable()).await;
+            assert!(quiet.is_err(), "woken by another socket's bytes");
+            // The old file's peer writes: the registration still sees it.
+            peer.write_all(b"y").unwrap();
+            let guard = kiwi::time::timeout(Duration::from_secs(5), afd.readable()).await;
+            assert!(guard.is_ok(), "the watched file's edge was lost");
+            drop(reused);
+        });
+    });
+}

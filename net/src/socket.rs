@@ -11,24 +11,22 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use kiwi_runtime::io::{Direction, Io, Registration, ScheduledIo, WaiterKey};
+use kiwi_runtime::io::{Direction, FdSource, Io, Registration, Source, WaiterKey};
 
-/// A socket whose operations take `&self`.
+/// A socket whose operations take `&self`. Its descriptor lives in the
+/// registration's source, so it closes only after the reactor let go of it.
 pub(crate) struct Socket {
-    /// Dropped first (fields drop in declaration order): deregisters.
     reg: DeregisterOnDrop,
-    /// Closes after the registration is gone.
-    fd: OwnedFd,
 }
 
 impl fmt::Debug for Socket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Socket")
-            .field("fd", &self.fd.as_raw_fd())
+            .field("fd", &self.fd().as_raw_fd())
             .finish()
     }
 }
@@ -36,13 +34,19 @@ impl fmt::Debug for Socket {
 impl Socket {
     pub(crate) fn new(fd: OwnedFd) -> Socket {
         Socket {
-            reg: DeregisterOnDrop(Registration::new(ScheduledIo::new(fd.as_raw_fd()))),
-            fd,
+            reg: DeregisterOnDrop(Some(Registration::new(FdSource::new(fd)))),
         }
     }
 
+    fn reg(&self) -> &Registration {
+        self.reg
+            .0
+            .as_ref()
+            .expect("kiwi: the registration is present until into_fd")
+    }
+
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
+        self.reg().source().fd()
     }
 
     /// One attempt of a `&self` operation, for callers that keep their own key.
@@ -53,12 +57,12 @@ impl Socket {
         key: &mut WaiterKey,
         op: impl FnMut() -> io::Result<Io<R>>,
     ) -> Poll<io::Result<R>> {
-        self.reg.0.poll_io_shared(cx, dir, key, op)
+        self.reg().poll_io_shared(cx, dir, key, op)
     }
 
     /// Gives back a waiter-list place (from a future's `Drop`).
     pub(crate) fn remove_waiter(&self, dir: Direction, key: &mut WaiterKey) {
-        self.reg.0.source().remove_waiter(dir, key);
+        self.reg().source().scheduled_io().remove_waiter(dir, key);
     }
 
     /// A future running `op` until it does not block.
@@ -75,20 +79,25 @@ impl Socket {
     }
 
     /// Takes the descriptor out (deregistered).
-    pub(crate) fn into_fd(self) -> OwnedFd {
-        let Socket { reg, fd } = self;
-        drop(reg); // deregisters
-        fd
+    pub(crate) fn into_fd(mut self) -> OwnedFd {
+        let reg = self
+            .reg
+            .0
+            .take()
+            .expect("kiwi: the registration is present until into_fd");
+        reg.into_source().into_fd()
     }
 }
 
-/// A registration that deregisters when dropped. As the first field of
-/// [`Socket`] it drops, and so deregisters, before the descriptor closes.
-struct DeregisterOnDrop(Registration);
+/// A registration that deregisters when dropped, before its source (and the
+/// descriptor in it) can close.
+struct DeregisterOnDrop(Option<Registration>);
 
 impl Drop for DeregisterOnDrop {
     fn drop(&mut self) {
-        let _ = self.0.deregister();
+        if let Some(reg) = &self.0 {
+            let _ = reg.deregister();
+        }
     }
 }
 
@@ -114,8 +123,7 @@ where
         // Datagram and accept operations are never `Drained`: one result says
         // nothing about what is queued behind it.
         this.sock
-            .reg
-            .0
+            .reg()
             .poll_io_shared(cx, this.dir, &mut this.key, || op(fd).map(Io::Done))
     }
 }

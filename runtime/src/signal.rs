@@ -13,11 +13,10 @@
 
 use std::future::Future;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use crate::io::{Direction, Registration, ScheduledIo};
+use crate::io::{Direction, FdSource, Registration};
 use crate::sys::signal as sys;
 
 /// Completes when the process receives SIGINT (Ctrl-C) after this call.
@@ -36,8 +35,8 @@ use crate::sys::signal as sys;
 /// kiwi_runtime::block_on(async {
 ///     let ctrl_c = kiwi_runtime::signal::ctrl_c();
 ///     // Send ourselves a SIGINT, as a terminal would on Ctrl-C.
-///     // SAFETY: kill(2) with our own pid touches no memory of ours.
-///     unsafe { libc::kill(libc::getpid(), libc::SIGINT) };
+///     let pid = std::process::id().to_string();
+///     std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap();
 ///     ctrl_c.await.unwrap();
 /// });
 /// ```
@@ -47,10 +46,9 @@ use crate::sys::signal as sys;
 /// Cancel safe; a new call only sees signals that arrive after it.
 pub fn ctrl_c() -> CtrlC {
     let start = sys::sigint_count();
-    let watch = sys::install_sigint().and_then(sys::dup_cloexec).map(|fd| {
-        let io = ScheduledIo::new(fd.as_raw_fd());
-        (Registration::new(io), fd)
-    });
+    let watch = sys::install_sigint()
+        .and_then(sys::dup_cloexec)
+        .map(|fd| Registration::new(FdSource::new(fd)));
     CtrlC {
         start,
         watch: Some(watch),
@@ -62,7 +60,7 @@ pub fn ctrl_c() -> CtrlC {
 #[derive(Debug)]
 pub struct CtrlC {
     start: u64,
-    watch: Option<io::Result<(Registration, OwnedFd)>>,
+    watch: Option<io::Result<Registration>>,
 }
 
 impl Future for CtrlC {
@@ -70,7 +68,7 @@ impl Future for CtrlC {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let start = self.start;
-        let (reg, _fd) = match self.watch.as_mut() {
+        let reg = match self.watch.as_mut() {
             Some(Ok(w)) => w,
             Some(Err(_)) => {
                 let Some(Err(e)) = self.watch.take() else {
@@ -97,8 +95,7 @@ impl Future for CtrlC {
 
 impl Drop for CtrlC {
     fn drop(&mut self) {
-        if let Some(Ok((reg, _fd))) = &self.watch {
-            // Deregister before `_fd` closes.
+        if let Some(Ok(reg)) = &self.watch {
             let _ = reg.deregister();
         }
     }

@@ -39,7 +39,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kiwi_runtime::io::{Direction, Io, Registration};
+use kiwi_runtime::io::{Direction, Io, Registration, Source};
 use kiwi_runtime::metrics::IoMetrics;
 use kiwi_runtime::sys::socket as sys;
 

@@ -27,7 +27,7 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use kiwi_runtime::coop;
-use kiwi_runtime::io::{Direction, Io, Registration};
+use kiwi_runtime::io::{Direction, Io, Registration, Source};
 use kiwi_runtime::sys::socket as sys;
 
 use crate::buffer::{Buffer, INITIAL};

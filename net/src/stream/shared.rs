@@ -86,9 +86,8 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(fd: OwnedFd) -> Shared {
-        use std::os::fd::AsRawFd;
         Shared {
-            io: ScheduledIo::new(fd.as_raw_fd()),
+            io: ScheduledIo::new(),
             fd,
             out: Mutex::new(Output {
                 buf: Buffer::new(),
@@ -101,10 +100,6 @@ impl Shared {
             discard: AtomicBool::new(false),
             linger_flush_ms: AtomicU64::new(DEFAULT_LINGER_FLUSH.as_millis() as u64),
         }
-    }
-
-    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
     }
 
     pub(crate) fn out(&self) -> MutexGuard<'_, Output> {
@@ -156,6 +151,10 @@ impl Shared {
 impl Source for Shared {
     fn scheduled_io(&self) -> &ScheduledIo {
         &self.io
+    }
+
+    fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 
     /// The reactor's flush: on a writable (or hang-up/error) edge, send what the

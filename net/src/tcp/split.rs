@@ -12,6 +12,7 @@ use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
 
+use kiwi_runtime::io::Source;
 use kiwi_runtime::sys::socket as sys;
 
 use crate::stream::{impl_stream_io, Conn, ReadState};

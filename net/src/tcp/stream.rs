@@ -9,6 +9,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
+use kiwi_runtime::io::Source;
 use kiwi_runtime::sys::socket as sys;
 
 use super::socket::TcpSocket;

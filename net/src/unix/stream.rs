@@ -7,6 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
+use kiwi_runtime::io::Source;
 use kiwi_runtime::sys::socket::{self as sys, Family, Kind, SockAddr};
 
 use crate::stream::{impl_stream_io, Conn, ReadState};

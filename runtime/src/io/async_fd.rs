@@ -3,12 +3,12 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use crate::coop;
-use crate::reactor::{Direction, ReadyEvent, Registration, ScheduledIo, WaiterKey};
+use crate::reactor::{Direction, FdSource, ReadyEvent, Registration, Source, WaiterKey};
 
 /// A nonblocking file descriptor (anything `AsFd`) driven by kiwi's reactor.
 ///
@@ -51,9 +51,16 @@ pub struct AsyncFd<T: AsFd> {
 impl<T: AsFd> AsyncFd<T> {
     /// Wraps `inner`. Nothing is registered until the first wait.
     ///
+    /// The reactor watches a duplicate of `inner`'s descriptor
+    /// (`F_DUPFD_CLOEXEC`), which this `AsyncFd` owns: so the registration
+    /// can never outlive the descriptor it names, whatever `inner` does with
+    /// its own. Both refer to the same open file, whose readiness is what
+    /// epoll reports.
+    ///
     /// # Errors
     ///
-    /// None today; the signature leaves room for eager checks.
+    /// The error of duplicating the descriptor (`EMFILE` when the process is
+    /// out of descriptors).
     ///
     /// # Examples
     ///
@@ -64,9 +71,9 @@ impl<T: AsFd> AsyncFd<T> {
     /// assert!(fd.get_ref().peer_addr().is_ok());
     /// ```
     pub fn new(inner: T) -> io::Result<AsyncFd<T>> {
-        let fd = inner.as_fd().as_raw_fd();
+        let watched = inner.as_fd().try_clone_to_owned()?;
         Ok(AsyncFd {
-            registration: Registration::new(ScheduledIo::new(fd)),
+            registration: Registration::new(FdSource::new(watched)),
             inner: Some(inner),
         })
     }
@@ -211,6 +218,7 @@ impl<'a, T: AsFd> Ready<'a, T> {
         self.fd
             .registration
             .source()
+            .scheduled_io()
             .remove_waiter(self.dir, &mut self.key);
         coop::spend();
         Poll::Ready(Ok(AsyncFdReadyGuard {
@@ -225,6 +233,7 @@ impl<T: AsFd> Drop for Ready<'_, T> {
         self.fd
             .registration
             .source()
+            .scheduled_io()
             .remove_waiter(self.dir, &mut self.key);
     }
 }

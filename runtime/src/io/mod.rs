@@ -2,5 +2,7 @@
 
 mod async_fd;
 
-pub use crate::reactor::{Direction, Io, ReadyEvent, Registration, ScheduledIo, Source, WaiterKey};
+pub use crate::reactor::{
+    Direction, FdSource, Io, ReadyEvent, Registration, ScheduledIo, Source, WaiterKey,
+};
 pub use async_fd::{AsyncFd, AsyncFdReadyGuard, Readable, TryIoError, Writable};

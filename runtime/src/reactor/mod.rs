@@ -30,12 +30,12 @@ mod scheduled_io;
 mod slab;
 
 use std::io;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use registration::{Io, Registration, Source};
+pub use registration::{FdSource, Io, Registration, Source};
 pub use scheduled_io::{Direction, ReadyEvent, ScheduledIo, WaiterKey};
 
 use crate::metrics::WorkerMetrics;
@@ -111,11 +111,8 @@ impl Reactor {
 
     /// Adds `source` with `EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET`; returns its token.
     pub(crate) fn register(&self, source: Arc<dyn Source>) -> io::Result<u64> {
-        let fd = source.scheduled_io().fd;
-        let token = self.sources().insert(source);
-        // SAFETY: the registration's owner keeps `fd` open while it is registered.
-        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-        if let Err(e) = self.epoll.add(borrowed, token) {
+        let token = self.sources().insert(source.clone());
+        if let Err(e) = self.epoll.add(source.fd(), token) {
             drop(self.sources().remove(token));
             return Err(e);
         }
@@ -181,7 +178,7 @@ impl Reactor {
                         format!(
                             "{}: fd {} ready ({events:#x}) woke {who}",
                             trace::worker(worker),
-                            io.fd
+                            src.fd().as_raw_fd()
                         )
                     });
                 }
@@ -220,7 +217,7 @@ impl std::fmt::Debug for Reactor {
 mod tests {
     use super::*;
     use crate::sys::eventfd::EventFd;
-    use std::os::fd::{AsFd, AsRawFd};
+    use std::os::fd::AsFd;
     use std::os::unix::net::UnixStream;
 
     /// Issue 7, "an fd recycled within one epoll batch": an event fetched for a
@@ -232,23 +229,23 @@ mod tests {
         let reactor = Reactor::new(false, doorbell.as_fd(), Arc::default()).unwrap();
         let (old, _old_peer) = UnixStream::pair().unwrap();
         let old_fd = old.as_raw_fd();
-        let old_io = Arc::new(ScheduledIo::new(old_fd));
+        let old_io = Arc::new(FdSource::new(old.into()));
         let old_token = reactor.register(old_io.clone()).unwrap();
         // The batch epoll_wait returned before the old socket went away.
         let stale = [Event {
             events: libc::EPOLLIN as u32,
             u64: old_token,
         }];
-        reactor.deregister(old_token, old.as_fd()).unwrap();
-        drop(old);
-        // A new socket gets the same fd number and the same slab slot.
+        reactor.deregister(old_token, old_io.fd()).unwrap();
+        drop(old_io); // closes the descriptor
+                      // A new socket gets the same fd number and the same slab slot.
         let (new, _new_peer) = UnixStream::pair().unwrap();
-        let new_fd = new.as_raw_fd();
         assert_eq!(
-            new_fd, old_fd,
+            new.as_raw_fd(),
+            old_fd,
             "the kernel reuses the lowest free fd number"
         );
-        let new_io = Arc::new(ScheduledIo::new(new_fd));
+        let new_io = Arc::new(FdSource::new(new.into()));
         let new_token = reactor.register(new_io.clone()).unwrap();
         assert_eq!(new_token as u32, old_token as u32, "same slot index");
         assert_ne!(new_token, old_token, "new generation");
@@ -256,9 +253,12 @@ mod tests {
         let waker = std::task::Waker::noop();
         let mut cx = std::task::Context::from_waker(waker);
         assert!(
-            new_io.poll_ready(&mut cx, Direction::Read).is_pending(),
+            new_io
+                .scheduled_io()
+                .poll_ready(&mut cx, Direction::Read)
+                .is_pending(),
             "stale event woke the new socket"
         );
-        reactor.deregister(new_token, new.as_fd()).unwrap();
+        reactor.deregister(new_token, new_io.fd()).unwrap();
     }
 }

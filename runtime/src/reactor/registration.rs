@@ -1,13 +1,14 @@
 //! `Registration`: the readiness adapter every kiwi socket is built on.
 //!
-//! It owns an `Arc` of a [`Source`] (at least a [`ScheduledIo`], plus whatever the
-//! socket type wants the reactor to hold, such as a TCP stream's output buffer),
+//! It owns an `Arc` of a [`Source`] (the descriptor itself and its
+//! [`ScheduledIo`], plus whatever the socket type wants the reactor to hold,
+//! such as a TCP stream's output buffer),
 //! registers it lazily with the polling thread's reactor, and offers the one
 //! operation path of kiwi: [`Registration::poll_io`] — wait for readiness, try the
 //! syscall, and on `WouldBlock` clear readiness and wait again.
 
 use std::io;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -16,9 +17,17 @@ use super::scheduled_io::{Direction, Location, ReadyEvent, ScheduledIo, WaiterKe
 use crate::{context, coop};
 
 /// What the reactor holds for a registered descriptor.
+///
+/// The source owns the descriptor: the reactor reaches it through
+/// [`Source::fd`] for as long as it holds the source, so the descriptor can
+/// never be closed (or its number recycled) under a registration. That is
+/// why no code outside `sys` needs an `unsafe` `BorrowedFd::borrow_raw`.
 pub trait Source: Send + Sync + 'static {
     /// The readiness and wakers of the descriptor.
     fn scheduled_io(&self) -> &ScheduledIo;
+
+    /// The descriptor.
+    fn fd(&self) -> BorrowedFd<'_>;
 
     /// Called on the reactor's thread after an edge was recorded and its wakers
     /// woken. A TCP stream flushes its output buffer here. The default does nothing.
@@ -27,9 +36,36 @@ pub trait Source: Send + Sync + 'static {
     }
 }
 
-impl Source for ScheduledIo {
+/// The plain source: a descriptor and its readiness, for sockets that need
+/// nothing more from the reactor (listeners, datagram sockets, an eventfd).
+#[derive(Debug)]
+pub struct FdSource {
+    io: ScheduledIo,
+    fd: OwnedFd,
+}
+
+impl FdSource {
+    /// Takes ownership of `fd` (which should be nonblocking).
+    pub fn new(fd: OwnedFd) -> FdSource {
+        FdSource {
+            io: ScheduledIo::new(),
+            fd,
+        }
+    }
+
+    /// Gives the descriptor back.
+    pub fn into_fd(self) -> OwnedFd {
+        self.fd
+    }
+}
+
+impl Source for FdSource {
     fn scheduled_io(&self) -> &ScheduledIo {
-        self
+        &self.io
+    }
+
+    fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 }
 
@@ -49,7 +85,7 @@ pub enum Io<R> {
 /// Not registered until first polled. Call [`Registration::deregister`] before the
 /// descriptor is closed (the owner's `Drop` does it).
 #[derive(Debug)]
-pub struct Registration<S: Source = ScheduledIo> {
+pub struct Registration<S: Source = FdSource> {
     source: Arc<S>,
 }
 
@@ -101,9 +137,7 @@ impl<S: Source> Registration<S> {
                     if stays {
                         return Ok(());
                     }
-                    // SAFETY: the owner keeps the fd open while registered.
-                    let fd = unsafe { BorrowedFd::borrow_raw(io.fd) };
-                    let _ = reactor.deregister(old.token, fd);
+                    let _ = reactor.deregister(old.token, self.source.fd());
                     if let Some(current) = current {
                         current
                             .metrics
@@ -224,12 +258,30 @@ impl<S: Source> Registration<S> {
         let Some(reactor) = old.reactor.upgrade() else {
             return Ok(());
         };
-        // SAFETY: the owner calls this before closing the fd.
-        let fd = unsafe { BorrowedFd::borrow_raw(io.fd) };
-        match reactor.deregister(old.token, fd) {
+        match reactor.deregister(old.token, self.source.fd()) {
             // Already gone from epoll (e.g. the fd was dup'ed and closed): fine.
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
             other => other,
+        }
+    }
+
+    /// Deregisters and gives the source back (to take its descriptor out).
+    ///
+    /// Deregistering drops the reactor's reference, but a reactor turn that
+    /// looked the source up just before may still hold a clone while it
+    /// records that edge (`Reactor::dispatch`): that lasts one dispatch, so
+    /// this yields until it is over rather than failing.
+    pub fn into_source(self) -> S {
+        let _ = self.deregister();
+        let mut source = self.source;
+        loop {
+            match Arc::try_unwrap(source) {
+                Ok(s) => return s,
+                Err(shared) => {
+                    source = shared;
+                    std::thread::yield_now();
+                }
+            }
         }
     }
 }

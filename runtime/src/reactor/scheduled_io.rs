@@ -24,7 +24,6 @@
 //! awaited by several tasks at once, so each direction also has a waiter list, and
 //! an edge wakes every waiter: none may overwrite another's waker.
 
-use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, Weak};
 use std::task::{Context, Poll, Waker};
@@ -79,9 +78,6 @@ pub struct WaiterKey(Option<usize>);
 /// Readiness and wakers of one registered descriptor.
 #[derive(Debug)]
 pub struct ScheduledIo {
-    /// The descriptor, open for as long as this is registered: every owner
-    /// deregisters before it closes the descriptor.
-    pub(crate) fd: RawFd,
     readiness: [AtomicU64; 2],
     slots: [AtomicWaker; 2],
     /// Set (forever) once any `&self` operation waited, so that the reactor skips
@@ -112,11 +108,18 @@ struct WaiterList {
     free: Vec<usize>,
 }
 
+impl Default for ScheduledIo {
+    fn default() -> ScheduledIo {
+        ScheduledIo::new()
+    }
+}
+
 impl ScheduledIo {
-    /// State for `fd`, not yet registered with any reactor.
-    pub fn new(fd: RawFd) -> ScheduledIo {
+    /// State for a descriptor not yet registered with any reactor. The
+    /// descriptor itself belongs to the [`Source`](super::Source) that holds
+    /// this.
+    pub fn new() -> ScheduledIo {
         ScheduledIo {
-            fd,
             readiness: [AtomicU64::new(0), AtomicU64::new(0)],
             slots: [AtomicWaker::new(), AtomicWaker::new()],
             has_waiters: AtomicBool::new(false),
@@ -300,7 +303,7 @@ mod tests {
 
     #[test]
     fn stale_clear_keeps_newer_edge() {
-        let io = ScheduledIo::new(-1);
+        let io = ScheduledIo::new();
         io.set_readiness(libc::EPOLLIN as u32, |_| {});
         let ev = ready_bits(&io, Direction::Read).unwrap();
         // A new edge arrives while the operation runs...
@@ -316,7 +319,7 @@ mod tests {
 
     #[test]
     fn closed_is_never_cleared() {
-        let io = ScheduledIo::new(-1);
+        let io = ScheduledIo::new();
         io.set_readiness((libc::EPOLLIN | libc::EPOLLRDHUP) as u32, |_| {});
         let ev = ready_bits(&io, Direction::Read).unwrap();
         assert!(ev.is_closed());
@@ -328,7 +331,7 @@ mod tests {
     fn every_shared_waiter_is_woken() {
         use std::sync::atomic::AtomicUsize;
         use std::sync::Arc;
-        let io = ScheduledIo::new(-1);
+        let io = ScheduledIo::new();
         let count = Arc::new(AtomicUsize::new(0));
         let mut keys: Vec<WaiterKey> = (0..8).map(|_| WaiterKey::default()).collect();
         for key in &mut keys {
