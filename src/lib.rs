@@ -68,13 +68,85 @@ pub mod time {
     };
 }
 
-/// I/O traits and the readiness adapter.
+/// I/O traits, utilities and the readiness adapter.
+///
+/// The traits are futures-io's, so every runtime-agnostic crate that speaks
+/// them works with kiwi's sockets. The utilities are futures-util's, named
+/// here so that nobody has to look for them: [`copy`](io::copy),
+/// [`copy_buf`](io::copy_buf), [`BufReader`](io::BufReader),
+/// [`BufWriter`](io::BufWriter), [`split`](io::split), [`empty`](io::empty),
+/// [`sink`](io::sink), [`repeat`](io::repeat), [`Cursor`](io::Cursor).
+///
+/// ```
+/// use kiwi::io::{AsyncReadExt, AsyncWriteExt, BufReader, Cursor};
+///
+/// kiwi::block_on(async {
+///     let mut reader = BufReader::new(Cursor::new(b"hello".to_vec()));
+///     let mut out = Vec::new();
+///     kiwi::io::copy(&mut reader, &mut out).await.unwrap();
+///     assert_eq!(out, b"hello");
+///     let mut sink = kiwi::io::sink();
+///     sink.write_all(b"gone").await.unwrap();
+///     let mut five = [0u8; 5];
+///     kiwi::io::repeat(7).read_exact(&mut five).await.unwrap();
+///     assert_eq!(five, [7; 5]);
+/// });
+/// ```
 pub mod io {
     pub use futures_util::io::{
-        AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt,
+        copy, copy_buf, empty, repeat, sink, AsyncBufRead, AsyncBufReadExt, AsyncRead,
+        AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter, Cursor, Empty, ReadHalf,
+        Repeat, ReuniteError, Sink, WriteHalf,
     };
     pub use kiwi_runtime::io::{AsyncFd, AsyncFdReadyGuard, TryIoError};
+
+    /// Splits any reader-writer into halves that can be moved to different
+    /// tasks (a lock shared by the two; `AsyncReadExt::split`). kiwi's TCP
+    /// streams have their own lock-free `into_split`.
+    ///
+    /// ```
+    /// use kiwi::io::{AsyncReadExt, AsyncWriteExt, Cursor};
+    ///
+    /// kiwi::block_on(async {
+    ///     let (mut r, mut w) = kiwi::io::split(Cursor::new(b"abc".to_vec()));
+    ///     let mut first = [0u8; 1];
+    ///     r.read_exact(&mut first).await.unwrap();
+    ///     w.write_all(b"X").await.unwrap();
+    ///     let inner = r.reunite(w).unwrap().into_inner();
+    ///     assert_eq!(inner, b"aXc");
+    /// });
+    /// ```
+    pub fn split<T: AsyncRead + AsyncWrite>(stream: T) -> (ReadHalf<T>, WriteHalf<T>) {
+        AsyncReadExt::split(stream)
+    }
 }
+
+/// Waits on several futures at once, from futures-util: [`select!`] (the
+/// first branch to finish wins, the others are dropped), [`select_biased!`]
+/// (the same, tried in order), [`join!`] and [`try_join!`] (all of them),
+/// and [`pin_mut!`].
+///
+/// kiwi's timers are `Unpin` (the wheel holds slab keys, not pointers into
+/// the future), so a `Sleep` goes into `select!` with `.fuse()` alone, no
+/// pinning:
+///
+/// ```
+/// use futures_util::FutureExt;
+/// use std::time::Duration;
+///
+/// kiwi::block_on(async {
+///     // A JoinHandle is Unpin too.
+///     let mut answer = kiwi::spawn(async { 42 }).fuse();
+///     let mut deadline = kiwi::time::sleep(Duration::from_secs(10)).fuse();
+///     kiwi::select! {
+///         _ = deadline => panic!("no answer in time"),
+///         r = answer => assert_eq!(r.unwrap(), 42),
+///     }
+///     let (a, b) = kiwi::join!(async { 1 }, async { 2 });
+///     assert_eq!(a + b, 3);
+/// });
+/// ```
+pub use futures_util::{join, pin_mut, select, select_biased, try_join};
 
 /// Counters and the cooperative budget.
 pub mod runtime {

@@ -92,9 +92,9 @@
 //!    `Punct('#')`, ...). `proc_macro`'s types only work while the compiler is
 //!    running a macro, so they can't be used in ordinary `#[test]`s. Plain
 //!    data can.
-//! 2. **Decide** on the plain data: `parse_args` reads `workers = N`, and
-//!    `find_fn_parts` finds the `async` keyword and the body, or reports what
-//!    is wrong and at which token.
+//! 2. **Decide** on the plain data: `parse_args` reads `workers = N` and
+//!    `flavor = "..."`, and `find_fn_parts` finds the `async` keyword and the
+//!    body, or reports what is wrong and at which token.
 //! 3. **Rewrite** the real tokens: drop `async`, replace the body. The user's
 //!    own tokens keep their spans (source locations), so compiler errors inside
 //!    the body still point at the user's code.
@@ -119,6 +119,9 @@ use proc_macro::{Delimiter, Group, Literal, Span, TokenStream, TokenTree};
 /// - `#[kiwi::main(workers = N)]` starts one with `N` worker threads:
 ///   `::kiwi::Builder::new().workers(N).build()`. `N` must be an integer
 ///   literal of at least 1.
+/// - `#[kiwi::main(flavor = "current_thread")]` runs the body with
+///   `::kiwi::block_on`: one worker, the calling thread (`workers` is then an
+///   error). `flavor = "multi_thread"` is the default, said out loud.
 ///
 /// If the runtime cannot start, the generated code panics with
 /// `kiwi::main: failed to start the runtime`.
@@ -176,8 +179,9 @@ use proc_macro::{Delimiter, Group, Literal, Span, TokenStream, TokenTree};
 /// fn main() {}
 /// ```
 ///
-/// An argument other than `workers`, or a `workers` that isn't a positive
-/// integer:
+/// An argument other than `workers` and `flavor`, a `workers` that isn't a
+/// positive integer, an unknown flavor, or `workers` on a current-thread
+/// runtime:
 ///
 /// ```compile_fail
 /// #[kiwi::main(threads = 4)] // error: unknown argument `threads` to #[kiwi::main]
@@ -186,6 +190,16 @@ use proc_macro::{Delimiter, Group, Literal, Span, TokenStream, TokenTree};
 ///
 /// ```compile_fail
 /// #[kiwi::main(workers = 0)] // error: `workers` must be at least 1
+/// async fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[kiwi::main(flavor = "single")] // error: `flavor` must be "current_thread" or "multi_thread"
+/// async fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[kiwi::main(flavor = "current_thread", workers = 2)] // error: `workers` needs `flavor = "multi_thread"`
 /// async fn main() {}
 /// ```
 ///
@@ -213,6 +227,9 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - `#[kiwi::test(workers = N)]` starts a runtime with `N` worker threads
 ///   (`::kiwi::Builder::new().workers(N).build()`) and blocks on the body
 ///   there. Use this to test code that needs more than one thread.
+/// - `#[kiwi::test(flavor = "multi_thread")]` starts a runtime with the
+///   default number of workers (`::kiwi::Runtime::new()`);
+///   `flavor = "current_thread"` is the default, said out loud.
 ///
 /// # Expansion
 ///
@@ -244,6 +261,12 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///     let n: u8 = "4".parse()?;
 ///     assert_eq!(n, 4);
 ///     Ok(())
+/// }
+///
+/// #[kiwi::test(flavor = "multi_thread")]
+/// async fn on_a_pool() {
+///     let name = kiwi::spawn(async { std::thread::current().name().map(String::from) });
+///     assert!(name.await.unwrap().unwrap().contains("worker"));
 /// }
 /// # fn main() {}
 /// ```
@@ -400,23 +423,37 @@ impl Error {
 /// The settings given in the attribute's parentheses.
 #[derive(Debug, Default, PartialEq)]
 struct Config {
-    /// `workers = N`; `None` means "use the default runtime".
+    /// `workers = N`; `None` means "the flavor's default".
     workers: Option<usize>,
+    /// `flavor = "..."`; `None` means "the attribute's default" (a pool of
+    /// workers for `main`, the current thread for `test`, as in tokio).
+    flavor: Option<Flavor>,
 }
 
-/// Parses the attribute's arguments: nothing, or `workers = N`.
-///
-/// The loop reads `name = value` pairs separated by commas, so adding a second
-/// argument later means adding one `match` arm.
+/// Which runtime to start.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Flavor {
+    /// `kiwi::block_on`: one worker, the calling thread.
+    CurrentThread,
+    /// A `Runtime` with worker threads.
+    MultiThread,
+}
+
+/// The arguments each attribute accepts, for error messages.
+const ARGUMENTS: &str = "`workers = N` and `flavor = \"current_thread\" | \"multi_thread\"`";
+
+/// Parses the attribute's arguments: `name = value` pairs separated by
+/// commas, each name at most once. Adding an argument means adding one
+/// `match` arm.
 fn parse_args(kind: Kind, args: &[Tok]) -> Result<Config, Error> {
     let mut config = Config::default();
     let mut i = 0;
     while i < args.len() {
         let name = match &args[i] {
-            Tok::Ident(name) if name == "workers" => name,
+            Tok::Ident(name) if name == "workers" || name == "flavor" => name.as_str(),
             Tok::Ident(name) => {
                 let message = format!(
-                    "unknown argument `{name}` to {}; the only argument is `workers = N`",
+                    "unknown argument `{name}` to {}; the arguments are {ARGUMENTS}",
                     kind.attribute()
                 );
                 return Err(Error::at(i, message));
@@ -424,23 +461,43 @@ fn parse_args(kind: Kind, args: &[Tok]) -> Result<Config, Error> {
             _ => return Err(Error::at(i, "expected an argument, like `workers = 4`")),
         };
         if args.get(i + 1) != Some(&Tok::Punct('=')) {
-            let message = format!("expected `=` after `{name}`, as in `{name} = 4`");
+            let example = if name == "flavor" {
+                "\"multi_thread\""
+            } else {
+                "4"
+            };
+            let message = format!("expected `=` after `{name}`, as in `{name} = {example}`");
             return Err(Error::at(i + 1, message));
         }
         let value = match args.get(i + 2) {
-            Some(Tok::Literal(text)) => text.parse::<usize>().ok(),
-            _ => None,
+            Some(Tok::Literal(text)) => text.as_str(),
+            _ => "",
         };
-        match value {
-            None => {
-                let message = "`workers` must be a whole number, as in `workers = 4`";
-                return Err(Error::at(i + 2, message));
+        if name == "workers" {
+            match value.parse::<usize>().ok() {
+                None => {
+                    let message = "`workers` must be a whole number, as in `workers = 4`";
+                    return Err(Error::at(i + 2, message));
+                }
+                Some(0) => return Err(Error::at(i + 2, "`workers` must be at least 1")),
+                Some(_) if config.workers.is_some() => {
+                    return Err(Error::at(i, "`workers` is given twice"));
+                }
+                Some(n) => config.workers = Some(n),
             }
-            Some(0) => return Err(Error::at(i + 2, "`workers` must be at least 1")),
-            Some(_) if config.workers.is_some() => {
-                return Err(Error::at(i, "`workers` is given twice"));
+        } else {
+            let flavor = match value {
+                "\"current_thread\"" => Flavor::CurrentThread,
+                "\"multi_thread\"" => Flavor::MultiThread,
+                _ => {
+                    let message = "`flavor` must be \"current_thread\" or \"multi_thread\"";
+                    return Err(Error::at(i + 2, message));
+                }
+            };
+            if config.flavor.is_some() {
+                return Err(Error::at(i, "`flavor` is given twice"));
             }
-            Some(n) => config.workers = Some(n),
+            config.flavor = Some(flavor);
         }
         i += 3;
         // Arguments are separated by commas; a trailing comma is fine.
@@ -449,6 +506,15 @@ fn parse_args(kind: Kind, args: &[Tok]) -> Result<Config, Error> {
             Some(Tok::Punct(',')) => i += 1,
             Some(_) => return Err(Error::at(i, "expected `,` between arguments")),
         }
+    }
+    if config.flavor == Some(Flavor::CurrentThread) && config.workers.is_some() {
+        let at = args
+            .iter()
+            .position(|t| *t == Tok::Ident("workers".into()))
+            .unwrap_or(0);
+        let message = "`workers` needs `flavor = \"multi_thread\"`: a current_thread \
+                       runtime has one worker, the calling thread";
+        return Err(Error::at(at, message));
     }
     Ok(config)
 }
@@ -534,10 +600,15 @@ fn entry_point(kind: Kind, config: &Config) -> String {
         Kind::Main => r#".expect("kiwi::main: failed to start the runtime")"#,
         Kind::Test => r#".expect("kiwi::test: failed to start the runtime")"#,
     };
-    match (kind, config.workers) {
-        (Kind::Main, None) => format!("::kiwi::Runtime::new(){expect}.block_on(body)"),
-        (Kind::Test, None) => "::kiwi::block_on(body)".to_string(),
-        (_, Some(n)) => {
+    // `workers = N` alone means a pool of N.
+    let flavor = config.flavor.unwrap_or(match (kind, config.workers) {
+        (Kind::Main, _) | (Kind::Test, Some(_)) => Flavor::MultiThread,
+        (Kind::Test, None) => Flavor::CurrentThread,
+    });
+    match (flavor, config.workers) {
+        (Flavor::CurrentThread, _) => "::kiwi::block_on(body)".to_string(),
+        (Flavor::MultiThread, None) => format!("::kiwi::Runtime::new(){expect}.block_on(body)"),
+        (Flavor::MultiThread, Some(n)) => {
             format!("::kiwi::Builder::new().workers({n}).build(){expect}.block_on(body)")
         }
     }
@@ -624,7 +695,9 @@ mod tests {
 
     // Not `use super::*`: that would import our own `test` attribute, and
     // `#[test]` below would become ambiguous.
-    use super::{entry_point, find_fn_parts, parse_args, Config, Error, FnParts, Kind, Tok};
+    use super::{
+        entry_point, find_fn_parts, parse_args, Config, Error, Flavor, FnParts, Kind, Tok,
+    };
     use proc_macro::Delimiter;
 
     /// A tiny lexer for tests: identifiers, numbers, string literals,
@@ -687,7 +760,10 @@ mod tests {
     }
 
     fn workers(n: usize) -> Result<Config, Error> {
-        Ok(Config { workers: Some(n) })
+        Ok(Config {
+            workers: Some(n),
+            flavor: None,
+        })
     }
 
     #[test]
@@ -727,10 +803,51 @@ mod tests {
         assert_eq!(error.at, Some(4));
         assert_eq!(
             error.message,
-            "unknown argument `threads` to #[kiwi::main]; the only argument is `workers = N`"
+            "unknown argument `threads` to #[kiwi::main]; the arguments are `workers = N` \
+             and `flavor = \"current_thread\" | \"multi_thread\"`"
         );
-        let error = parse_args(Kind::Test, &lex("flavor")).unwrap_err();
+        let error = parse_args(Kind::Test, &lex("start_paused = true")).unwrap_err();
         assert!(error.message.contains("#[kiwi::test]"), "{}", error.message);
+    }
+
+    #[test]
+    fn flavor_argument() {
+        let config = args(r#"flavor = "current_thread""#).unwrap();
+        assert_eq!(config.flavor, Some(Flavor::CurrentThread));
+        let config = args(r#"workers = 3, flavor = "multi_thread""#).unwrap();
+        assert_eq!(config.flavor, Some(Flavor::MultiThread));
+        assert_eq!(config.workers, Some(3));
+        let bad = args(r#"flavor = "single""#).unwrap_err();
+        assert_eq!(bad.at, Some(2));
+        assert!(bad.message.contains("current_thread"), "{}", bad.message);
+        let twice = args(r#"flavor = "multi_thread", flavor = "multi_thread""#).unwrap_err();
+        assert_eq!(twice.message, "`flavor` is given twice");
+        let misplaced = args(r#"flavor = "current_thread", workers = 2"#).unwrap_err();
+        assert_eq!(misplaced.at, Some(4), "points at `workers`");
+        assert!(
+            misplaced.message.contains("multi_thread"),
+            "{}",
+            misplaced.message
+        );
+    }
+
+    #[test]
+    fn flavors_pick_the_entry_point() {
+        let current = Config {
+            workers: None,
+            flavor: Some(Flavor::CurrentThread),
+        };
+        assert_eq!(entry_point(Kind::Main, &current), "::kiwi::block_on(body)");
+        let multi = Config {
+            workers: None,
+            flavor: Some(Flavor::MultiThread),
+        };
+        assert!(entry_point(Kind::Test, &multi).starts_with("::kiwi::Runtime::new()"));
+        assert_eq!(
+            entry_point(Kind::Test, &Config::default()),
+            "::kiwi::block_on(body)"
+        );
+        assert!(entry_point(Kind::Main, &Config::default()).starts_with("::kiwi::Runtime::new()"));
     }
 
     #[test]
@@ -869,7 +986,10 @@ mod tests {
     #[test]
     fn entry_points() {
         let default = Config::default();
-        let two = Config { workers: Some(2) };
+        let two = Config {
+            workers: Some(2),
+            flavor: None,
+        };
         assert_eq!(
             entry_point(Kind::Main, &default),
             r#"::kiwi::Runtime::new().expect("kiwi::main: failed to start the runtime").block_on(body)"#

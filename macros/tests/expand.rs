@@ -123,10 +123,22 @@ async fn main_three_workers() -> Option<Entry> {
     entered()
 }
 
+#[kiwi_macros::main(flavor = "current_thread")]
+async fn main_current_thread() -> Option<Entry> {
+    entered()
+}
+
+#[kiwi_macros::main(flavor = "multi_thread", workers = 2)]
+async fn main_multi_thread_two() -> Option<Entry> {
+    entered()
+}
+
 #[test]
 fn main_picks_the_runtime() {
     assert_eq!(main_default(), Some(Entry::DefaultRuntime));
     assert_eq!(main_three_workers(), Some(Entry::Workers(3)));
+    assert_eq!(main_current_thread(), Some(Entry::BlockOn));
+    assert_eq!(main_multi_thread_two(), Some(Entry::Workers(2)));
 }
 
 thread_local! {
@@ -198,6 +210,16 @@ async fn test_runs_on_block_on() {
 #[kiwi_macros::test(workers = 4)]
 async fn test_with_workers() {
     assert_eq!(entered(), Some(Entry::Workers(4)));
+}
+
+#[kiwi_macros::test(flavor = "multi_thread")]
+async fn test_multi_thread_flavor() {
+    assert_eq!(entered(), Some(Entry::DefaultRuntime));
+}
+
+#[kiwi_macros::test(flavor = "current_thread")]
+async fn test_current_thread_flavor() {
+    assert_eq!(entered(), Some(Entry::BlockOn));
 }
 
 #[kiwi_macros::test]

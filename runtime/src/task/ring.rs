@@ -288,7 +288,7 @@ impl<T> Local<T> {
     }
 
     /// True if there is room for `n` more items without overflowing.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn has_room(&self, n: usize) -> bool {
         self.room() >= n
     }
