@@ -10,7 +10,7 @@
 //! - [`eventfd`]: the cross-thread doorbell, `EFD_CLOEXEC | EFD_NONBLOCK`;
 //! - [`socket`]: nonblocking, close-on-exec sockets from birth and the calls kiwi-net
 //!   needs (connect, accept4, readv, sendmsg with `MSG_NOSIGNAL`, options);
-//! - [`signal`]: a SIGINT handler that rings an eventfd (`kiwi::signal::ctrl_c`).
+//! - [`signal`]: signal handlers that ring an eventfd (`kiwi::signal`).
 //!
 //! Rules every function here keeps:
 //! - a new descriptor becomes an [`OwnedFd`](std::os::fd::OwnedFd) on the line that
