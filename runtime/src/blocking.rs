@@ -3,7 +3,8 @@
 //! `spawn_blocking(f)` wraps `f` in a task whose single poll runs it, so the caller
 //! gets the same `JoinHandle` as for any task (abort works until `f` starts). The
 //! pool starts with no threads, starts one when a job arrives and none is idle (up
-//! to [`MAX_THREADS`]), and lets a thread exit after [`KEEP_ALIVE`] without work.
+//! to [`MAX_THREADS`], or `Builder::max_blocking_threads`), and lets a thread exit
+//! after [`KEEP_ALIVE`] (or `Builder::thread_keep_alive`) without work.
 //!
 //! At runtime shutdown, queued jobs that never started are cancelled; running ones
 //! cannot be interrupted, so the runtime waits for them up to a bound (1 s on drop,
@@ -33,7 +34,70 @@ pub(crate) struct Pool {
     work: Condvar,
     /// Signalled when a thread exits.
     exited: Condvar,
-    thread_name: String,
+    config: PoolConfig,
+}
+
+/// How the pool runs its threads (from the `Builder`).
+#[derive(Clone)]
+pub(crate) struct PoolConfig {
+    pub(crate) thread_name: String,
+    pub(crate) max_threads: usize,
+    pub(crate) keep_alive: Duration,
+    pub(crate) hooks: Hooks,
+}
+
+impl PoolConfig {
+    /// The defaults, for `kiwi::block_on`'s runtime.
+    pub(crate) fn named(thread_name: String) -> PoolConfig {
+        PoolConfig {
+            thread_name,
+            max_threads: MAX_THREADS,
+            keep_alive: KEEP_ALIVE,
+            hooks: Hooks::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for PoolConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolConfig")
+            .field("thread_name", &self.thread_name)
+            .field("max_threads", &self.max_threads)
+            .field("keep_alive", &self.keep_alive)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A callback run on a runtime's threads.
+pub(crate) type Hook = Arc<dyn Fn() + Send + Sync + 'static>;
+
+/// `Builder::on_thread_start` and `on_thread_stop`: run on every worker and
+/// blocking-pool thread, first and last thing on it.
+#[derive(Clone, Default)]
+pub(crate) struct Hooks {
+    pub(crate) on_start: Option<Hook>,
+    pub(crate) on_stop: Option<Hook>,
+}
+
+impl Hooks {
+    /// Runs `on_start` now and `on_stop` when the guard drops (also on unwind).
+    pub(crate) fn enter(&self) -> HooksGuard<'_> {
+        if let Some(f) = &self.on_start {
+            f();
+        }
+        HooksGuard(self)
+    }
+}
+
+/// Runs `on_stop` when dropped.
+pub(crate) struct HooksGuard<'a>(&'a Hooks);
+
+impl Drop for HooksGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(f) = &self.0.on_stop {
+            f();
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -45,13 +109,19 @@ struct State {
 }
 
 impl Pool {
-    pub(crate) fn new(thread_name: String) -> Pool {
+    pub(crate) fn new(config: PoolConfig) -> Pool {
         Pool {
             state: Mutex::new(State::default()),
             work: Condvar::new(),
             exited: Condvar::new(),
-            thread_name,
+            config,
         }
+    }
+
+    /// Threads running, and jobs waiting for one (for `RuntimeMetrics`).
+    pub(crate) fn load(&self) -> (usize, usize) {
+        let state = self.lock();
+        (state.threads, state.queue.len())
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -88,11 +158,14 @@ impl Pool {
         state.queue.push_back(task);
         if state.idle > 0 {
             self.work.notify_one();
-        } else if state.threads < MAX_THREADS {
+        } else if state.threads < self.config.max_threads {
             let pool = self.clone();
             let spawned = std::thread::Builder::new()
-                .name(self.thread_name.clone())
-                .spawn(move || pool.run());
+                .name(self.config.thread_name.clone())
+                .spawn(move || {
+                    let _hooks = pool.config.hooks.enter();
+                    pool.run();
+                });
             // If no thread can be started, the job waits for a busy thread to
             // finish; with zero threads it waits until shutdown cancels it.
             if spawned.is_ok() {
@@ -102,7 +175,7 @@ impl Pool {
         Ok(())
     }
 
-    fn run(self: Arc<Self>) {
+    fn run(self: &Arc<Self>) {
         let mut state = self.lock();
         loop {
             if let Some(task) = state.queue.pop_front() {
@@ -117,7 +190,7 @@ impl Pool {
             state.idle += 1;
             let (s, timeout) = self
                 .work
-                .wait_timeout(state, KEEP_ALIVE)
+                .wait_timeout(state, self.config.keep_alive)
                 .unwrap_or_else(|e| e.into_inner());
             state = s;
             state.idle -= 1;

@@ -1,9 +1,13 @@
-//! `Builder`: how many workers, their names, and the trace log.
+//! `Builder`: how many workers, their names and hooks, the blocking pool's
+//! limits, the fairness interval, and the trace log.
 
 use std::fmt;
 use std::io;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
 
+use crate::blocking::{Hooks, PoolConfig, KEEP_ALIVE, MAX_THREADS};
 use crate::runtime::{Runtime, NEXT_RUNTIME_ID};
 use crate::trace;
 use crate::worker::start::{self, Config};
@@ -22,17 +26,134 @@ pub struct Builder {
     thread_name: String,
     trace: bool,
     trace_sink: Option<Box<dyn io::Write + Send>>,
+    hooks: Hooks,
+    max_blocking_threads: usize,
+    thread_keep_alive: Duration,
+    event_interval: u32,
 }
 
 impl Builder {
-    /// A builder with the defaults: one worker per available core.
+    /// A builder with the defaults: one worker per available core, at most
+    /// 512 blocking threads kept 10 s when idle, a fairness look every 61
+    /// polls.
     pub fn new() -> Builder {
         Builder {
             workers: None,
             thread_name: "kiwi-worker".into(),
             trace: false,
             trace_sink: None,
+            hooks: Hooks::default(),
+            max_blocking_threads: MAX_THREADS,
+            thread_keep_alive: KEEP_ALIVE,
+            event_interval: crate::worker::EVENT_INTERVAL,
         }
+    }
+
+    /// Runs `f` on every thread of the runtime (workers and blocking-pool
+    /// threads) when it starts, before it runs any task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let s = started.clone();
+    /// let rt = kiwi_runtime::Builder::new()
+    ///     .workers(2)
+    ///     .on_thread_start(move || { s.fetch_add(1, Ordering::SeqCst); })
+    ///     .build()?;
+    /// rt.block_on(async { kiwi_runtime::spawn_blocking(|| ()).await.unwrap() });
+    /// drop(rt);
+    /// assert_eq!(started.load(Ordering::SeqCst), 3); // two workers, one blocking thread
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_thread_start(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Builder {
+        self.hooks.on_start = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on every thread of the runtime when it stops, after it ran
+    /// its last task (also when the thread unwinds).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let stopped = Arc::new(AtomicUsize::new(0));
+    /// let s = stopped.clone();
+    /// let rt = kiwi_runtime::Builder::new()
+    ///     .workers(2)
+    ///     .on_thread_stop(move || { s.fetch_add(1, Ordering::SeqCst); })
+    ///     .build()?;
+    /// drop(rt); // joins the workers
+    /// assert_eq!(stopped.load(Ordering::SeqCst), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_thread_stop(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Builder {
+        self.hooks.on_stop = Some(Arc::new(f));
+        self
+    }
+
+    /// The most threads the blocking pool runs at once (default 512); more
+    /// `spawn_blocking` jobs wait in its queue. `build` refuses 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = kiwi_runtime::Builder::new().max_blocking_threads(1).build()?;
+    /// let a = rt.spawn_blocking(|| std::thread::sleep(std::time::Duration::from_millis(20)));
+    /// let b = rt.spawn_blocking(|| ());
+    /// assert_eq!(rt.handle().metrics().num_blocking_threads(), 1);
+    /// rt.block_on(async { a.await.unwrap(); b.await.unwrap() });
+    /// assert!(kiwi_runtime::Builder::new().max_blocking_threads(0).build().is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Builder {
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for a job before it exits
+    /// (default 10 s).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = kiwi_runtime::Builder::new()
+    ///     .thread_keep_alive(Duration::from_millis(10))
+    ///     .build()?;
+    /// rt.block_on(async { kiwi_runtime::spawn_blocking(|| ()).await.unwrap() });
+    /// std::thread::sleep(Duration::from_millis(200));
+    /// assert_eq!(rt.handle().metrics().num_blocking_threads(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn thread_keep_alive(&mut self, keep_alive: Duration) -> &mut Builder {
+        self.thread_keep_alive = keep_alive;
+        self
+    }
+
+    /// Task polls between two looks of a worker at its remote queue's
+    /// arrivals, its reactor (without waiting) and its timers, and at the
+    /// runtime's shared queue first (default 61, as in tokio and Go). Lower
+    /// hears sockets and timers sooner on a busy worker and costs more
+    /// `epoll_wait` calls; `build` refuses 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = kiwi_runtime::Builder::new().event_interval(31).build()?;
+    /// assert_eq!(rt.block_on(async { 1 }), 1);
+    /// assert!(kiwi_runtime::Builder::new().event_interval(0).build().is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn event_interval(&mut self, polls: u32) -> &mut Builder {
+        self.event_interval = polls;
+        self
     }
 
     /// Sets the number of worker threads (at least 1).
@@ -66,24 +187,37 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` for `workers(0)`; otherwise the error of creating an
-    /// eventfd, an epoll instance or a thread.
+    /// `InvalidInput` for `workers(0)`, `max_blocking_threads(0)` or
+    /// `event_interval(0)`; otherwise the error of creating an eventfd, an
+    /// epoll instance or a thread.
     pub fn build(&mut self) -> io::Result<Runtime> {
+        let invalid = |what: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, what));
         let n = match self.workers {
-            Some(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "kiwi: workers(0): a runtime needs at least one worker",
-                ))
-            }
+            Some(0) => return invalid("kiwi: workers(0): a runtime needs at least one worker"),
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
+        if self.max_blocking_threads == 0 {
+            return invalid(
+                "kiwi: max_blocking_threads(0): spawn_blocking needs at least one thread",
+            );
+        }
+        if self.event_interval == 0 {
+            return invalid("kiwi: event_interval(0): the interval counts polls, at least 1");
+        }
         self.apply_trace();
         start::pool(Config {
             workers: n,
             thread_name: self.thread_name.clone(),
             runtime_id: NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed),
+            hooks: self.hooks.clone(),
+            blocking: PoolConfig {
+                thread_name: format!("{}-blocking", self.thread_name),
+                max_threads: self.max_blocking_threads,
+                keep_alive: self.thread_keep_alive,
+                hooks: self.hooks.clone(),
+            },
+            event_interval: self.event_interval,
         })
     }
 
@@ -107,6 +241,9 @@ impl fmt::Debug for Builder {
         f.debug_struct("Builder")
             .field("workers", &self.workers)
             .field("thread_name", &self.thread_name)
-            .finish()
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("thread_keep_alive", &self.thread_keep_alive)
+            .field("event_interval", &self.event_interval)
+            .finish_non_exhaustive()
     }
 }

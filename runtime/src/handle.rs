@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::blocking::Pool;
+use crate::blocking::{Pool, PoolConfig};
 use crate::context;
 use crate::metrics::{bump, IoMetrics, RuntimeMetrics};
 use crate::task::registry::Shards;
@@ -45,13 +45,16 @@ pub(crate) struct Inner {
     pub(crate) idle: Idle,
     pub(crate) blocking: Arc<Pool>,
     pub(crate) io_metrics: Arc<IoMetrics>,
+    /// Polls between a worker's fairness looks (`Builder::event_interval`).
+    pub(crate) event_interval: u32,
 }
 
 impl Handle {
     pub(crate) fn from_parts(
         id: u64,
         workers: Vec<Arc<WorkerShared>>,
-        blocking_name: String,
+        blocking: PoolConfig,
+        event_interval: u32,
     ) -> Handle {
         let n = workers.len();
         Handle {
@@ -63,7 +66,8 @@ impl Handle {
                 inject: Inject::new(),
                 registry: Shards::new(n),
                 idle: Idle::new(n),
-                blocking: Arc::new(Pool::new(blocking_name)),
+                blocking: Arc::new(Pool::new(blocking)),
+                event_interval,
                 io_metrics: Arc::new(IoMetrics::default()),
             }),
         }
@@ -223,6 +227,7 @@ impl Handle {
                 .map(|w| w.metrics.clone())
                 .collect(),
             io: self.inner.io_metrics.clone(),
+            blocking: self.inner.blocking.clone(),
         }
     }
 

@@ -29,6 +29,15 @@ pub struct WorkerMetrics {
     pub(crate) overflows: AtomicU64,
     pub(crate) notifies: AtomicU64,
     pub(crate) registration_moves: AtomicU64,
+    /// Tasks that left a registry on this worker (completed, cancelled, or
+    /// dropped at shutdown): `spawned - completed` summed is the alive count.
+    pub(crate) completed: AtomicU64,
+    /// Tasks in the remote queue, set under its lock.
+    pub(crate) remote_depth: AtomicU64,
+    /// Tasks in a lone worker's deque (see `Worker::solo`).
+    pub(crate) solo_depth: AtomicU64,
+    /// The stealing end of the worker's ring, to read its length.
+    pub(crate) ring: std::sync::OnceLock<crate::task::ring::Stealer<crate::worker::SendTask>>,
 }
 
 /// A duration in whole nanoseconds, saturating (after 584 years).
@@ -131,6 +140,35 @@ impl WorkerMetrics {
         self.registration_moves.load(Ordering::Relaxed)
     }
 
+    /// Tasks waiting in this worker's run queue (the stealable ring, or a lone
+    /// worker's deque), not counting its next-to-run slot and its local
+    /// tasks. A snapshot: it may change as soon as it is read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = kiwi_runtime::Builder::new().workers(2).build().unwrap();
+    /// let m = rt.handle().metrics();
+    /// assert_eq!(m.worker(0).local_queue_depth(), 0); // idle
+    /// ```
+    pub fn local_queue_depth(&self) -> usize {
+        let ring = self.ring.get().map_or(0, |r| r.len());
+        ring + self.solo_depth.load(Ordering::Relaxed) as usize
+    }
+
+    /// Tasks waiting in this worker's remote queue: woken or spawned from
+    /// other threads, not yet taken in by the worker. A snapshot.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = kiwi_runtime::Builder::new().workers(1).build().unwrap();
+    /// assert_eq!(rt.handle().metrics().worker(0).remote_queue_depth(), 0);
+    /// ```
+    pub fn remote_queue_depth(&self) -> usize {
+        self.remote_depth.load(Ordering::Relaxed) as usize
+    }
+
     /// Counts one EMFILE/ENFILE back-off (called by kiwi-net's accept).
     pub fn record_emfile_backoff(&self) {
         self.emfile_backoffs.fetch_add(1, Ordering::Relaxed);
@@ -152,6 +190,7 @@ impl WorkerMetrics {
 pub struct RuntimeMetrics {
     pub(crate) workers: Vec<Arc<WorkerMetrics>>,
     pub(crate) io: Arc<IoMetrics>,
+    pub(crate) blocking: Arc<crate::blocking::Pool>,
 }
 
 impl RuntimeMetrics {
@@ -167,6 +206,57 @@ impl RuntimeMetrics {
     /// If `i >= num_workers()`.
     pub fn worker(&self, i: usize) -> &WorkerMetrics {
         &self.workers[i]
+    }
+
+    /// Tasks spawned and not yet finished (their futures still alive):
+    /// every `spawn`, and the `spawn_local` tasks of the workers; not
+    /// `spawn_blocking` jobs, nor the local tasks of a `Runtime::block_on`
+    /// thread (which is not one of the runtime's workers).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = kiwi_runtime::Builder::new().workers(2).build().unwrap();
+    /// let m = rt.handle().metrics();
+    /// let h = rt.spawn(std::future::pending::<()>());
+    /// assert_eq!(m.num_alive_tasks(), 1);
+    /// h.abort();
+    /// let _ = rt.block_on(h);
+    /// assert_eq!(m.num_alive_tasks(), 0);
+    /// ```
+    pub fn num_alive_tasks(&self) -> usize {
+        let (mut spawned, mut completed) = (0u64, 0u64);
+        for w in &self.workers {
+            spawned += w.spawned();
+            completed += w.completed.load(Ordering::Relaxed);
+        }
+        spawned.saturating_sub(completed) as usize
+    }
+
+    /// Threads in the blocking pool right now (running a job or idle).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = kiwi_runtime::Builder::new().workers(1).build().unwrap();
+    /// assert_eq!(rt.handle().metrics().num_blocking_threads(), 0);
+    /// rt.block_on(rt.spawn_blocking(|| ())).unwrap();
+    /// assert_eq!(rt.handle().metrics().num_blocking_threads(), 1); // idle, kept alive
+    /// ```
+    pub fn num_blocking_threads(&self) -> usize {
+        self.blocking.load().0
+    }
+
+    /// `spawn_blocking` jobs waiting for a thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = kiwi_runtime::Builder::new().workers(1).build().unwrap();
+    /// assert_eq!(rt.handle().metrics().blocking_queue_depth(), 0);
+    /// ```
+    pub fn blocking_queue_depth(&self) -> usize {
+        self.blocking.load().1
     }
 
     /// Runtime-wide I/O counters (drop-flushes).

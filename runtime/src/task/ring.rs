@@ -339,6 +339,12 @@ impl<T> Clone for Stealer<T> {
     }
 }
 
+impl<T> std::fmt::Debug for Stealer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stealer").field("len", &self.len()).finish()
+    }
+}
+
 impl<T> Stealer<T> {
     /// Moves about half (rounding up) of this ring's items into `dst` (the
     /// caller's own ring, which must be empty: a worker steals only when it has

@@ -68,7 +68,7 @@ use std::time::Instant;
 use kiwi_time::driver::Driver;
 
 use crate::handle::Handle;
-use crate::metrics::{bump, saturating_nanos};
+use crate::metrics::{bump, saturating_nanos, WorkerMetrics};
 use crate::reactor::{Events, Reactor};
 use crate::task::registry::Registry;
 use crate::task::ring::{Inject, Local};
@@ -82,7 +82,7 @@ pub(crate) type SendTask = Notified<Handle>;
 pub(crate) type LocalTask = Notified<Arc<WorkerShared>>;
 
 /// Task polls between two looks at the remote queue, the reactor, the timers
-/// and (first) the shared queue.
+/// and (first) the shared queue, by default (`Builder::event_interval`).
 pub(crate) const EVENT_INTERVAL: u32 = 61;
 
 /// Polls in a row the next-to-run slot may win before the queue goes first.
@@ -101,8 +101,9 @@ enum Job {
 enum RunQueue {
     /// In a pool of two or more: the stealable ring.
     Ring(Local<SendTask>),
-    /// Alone: nobody steals, so a plain deque (unbounded, never overflows).
-    Solo(VecDeque<SendTask>),
+    /// Alone: nobody steals, so a plain deque (unbounded, never overflows),
+    /// its length published for `WorkerMetrics::local_queue_depth`.
+    Solo(VecDeque<SendTask>, Arc<WorkerMetrics>),
 }
 
 impl RunQueue {
@@ -110,8 +111,11 @@ impl RunQueue {
     fn push_back(&mut self, task: SendTask, inject: &Inject<SendTask>) -> bool {
         match self {
             RunQueue::Ring(ring) => ring.push_back(task, inject),
-            RunQueue::Solo(queue) => {
+            RunQueue::Solo(queue, metrics) => {
                 queue.push_back(task);
+                metrics
+                    .solo_depth
+                    .store(queue.len() as u64, Ordering::Relaxed);
                 false
             }
         }
@@ -120,14 +124,20 @@ impl RunQueue {
     fn pop(&mut self) -> Option<SendTask> {
         match self {
             RunQueue::Ring(ring) => ring.pop(),
-            RunQueue::Solo(queue) => queue.pop_front(),
+            RunQueue::Solo(queue, metrics) => {
+                let task = queue.pop_front();
+                metrics
+                    .solo_depth
+                    .store(queue.len() as u64, Ordering::Relaxed);
+                task
+            }
         }
     }
 
     fn len(&self) -> usize {
         match self {
             RunQueue::Ring(ring) => ring.len(),
-            RunQueue::Solo(queue) => queue.len(),
+            RunQueue::Solo(queue, _) => queue.len(),
         }
     }
 
@@ -161,6 +171,8 @@ pub(crate) struct Worker {
     /// A pool worker with siblings: the only kind that steals and notifies
     /// (fixed at start; a field because the hot paths ask every time).
     shares: bool,
+    /// Polls between fairness looks (`Builder::event_interval`).
+    event_interval: u32,
     /// State of a xorshift generator for the first victim of a steal.
     rng: Cell<u32>,
     /// When the worker last woke from `epoll_wait` (or started): the start of
@@ -178,8 +190,11 @@ impl Worker {
         let unpark = Waker::from(shared.clone());
         let solo = handle.inner.workers.len() == 1 && shared.index == 0;
         let shares = handle.inner.workers.len() > 1 && shared.index != usize::MAX;
+        let event_interval = handle.inner.event_interval;
+        let metrics = shared.metrics.clone();
         Worker {
             shares,
+            event_interval,
             rng: Cell::new((shared.index as u32).wrapping_mul(0x9E37_79B9) | 1),
             shared,
             handle,
@@ -188,7 +203,7 @@ impl Worker {
             next: Cell::new(None),
             next_streak: Cell::new(0),
             ring: RefCell::new(if solo {
-                RunQueue::Solo(VecDeque::with_capacity(64))
+                RunQueue::Solo(VecDeque::with_capacity(64), metrics)
             } else {
                 RunQueue::Ring(ring)
             }),
@@ -197,7 +212,7 @@ impl Worker {
             events: RefCell::new(Events::with_capacity(EVENTS)),
             spare: RefCell::new((Vec::new(), Vec::new())),
             tick: Cell::new(0),
-            until_maintenance: Cell::new(EVENT_INTERVAL),
+            until_maintenance: Cell::new(event_interval),
             searching: Cell::new(false),
             awake_since: Cell::new(Instant::now()),
         }
@@ -218,7 +233,7 @@ impl Worker {
     /// is a plain deque (a ring's atomics would guard against thieves that do
     /// not exist) and the tasks it spawns go to its own registry, no lock.
     pub(crate) fn solo(&self) -> bool {
-        matches!(*self.ring.borrow(), RunQueue::Solo(_))
+        matches!(*self.ring.borrow(), RunQueue::Solo(..))
     }
 
     /// A task spawned or woken on this thread: the next-to-run slot. The task
@@ -322,12 +337,12 @@ impl Worker {
             }
             // Run a batch, then look at the root again.
             let mut ran = 0;
-            while ran < EVENT_INTERVAL {
+            while ran < self.event_interval {
                 let Some(job) = self.next_job() else { break };
                 self.run_job(job);
                 ran += 1;
             }
-            if ran == EVENT_INTERVAL || root_waker.woken.load(Ordering::Acquire) {
+            if ran == self.event_interval || root_waker.woken.load(Ordering::Acquire) {
                 continue;
             }
             if let Some(task) = self.search() {
@@ -342,7 +357,7 @@ impl Worker {
     fn next_job(&self) -> Option<Job> {
         let tick = self.tick.get();
         self.tick.set(tick.wrapping_add(1));
-        if tick % EVENT_INTERVAL == 0 {
+        if tick % self.event_interval == 0 {
             if let Some(task) = self.take_shared() {
                 return Some(Job::Send(task));
             }
@@ -381,7 +396,7 @@ impl Worker {
         let max = fair.min(crate::task::ring::CAPACITY / 2);
         match &mut *self.ring.borrow_mut() {
             RunQueue::Ring(ring) => inner.inject.pop_batch_into(ring, max),
-            RunQueue::Solo(_) => None,
+            RunQueue::Solo(..) => None,
         }
     }
 
@@ -488,7 +503,7 @@ impl Worker {
         self.drain_remote();
         let left = self.until_maintenance.get() - 1;
         if left == 0 {
-            self.until_maintenance.set(EVENT_INTERVAL);
+            self.until_maintenance.set(self.event_interval);
             self.maintenance();
         } else {
             self.until_maintenance.set(left);
@@ -526,6 +541,7 @@ impl Worker {
             let mut remote = self.shared.remote();
             std::mem::swap(&mut remote.send, send);
             std::mem::swap(&mut remote.local, local);
+            self.shared.count_remote(&remote);
         }
         let n = send.len() + local.len();
         if n == 0 {
@@ -632,7 +648,7 @@ impl Worker {
             // at: the fairness tick need not do it again for another full
             // interval (this saves an `epoll_wait(0)` per interval on a server
             // whose queue empties between batches of events).
-            self.until_maintenance.set(EVENT_INTERVAL);
+            self.until_maintenance.set(self.event_interval);
             if self.shared.handshake.unpark() {
                 self.take_remote();
             }
@@ -663,10 +679,12 @@ impl Worker {
             // a registry below, and dropped there exactly once.
             let (send, local) = {
                 let mut remote = self.shared.remote();
-                (
+                let taken = (
                     std::mem::take(&mut remote.send),
                     std::mem::take(&mut remote.local),
-                )
+                );
+                self.shared.count_remote(&remote);
+                taken
             };
             let mut idle = send.is_empty() && local.is_empty();
             drop((send, local));
@@ -686,12 +704,15 @@ impl Worker {
                     idle = false;
                     drop(task);
                 }
-                for task in self.handle.inner.registry.close_and_drain() {
+                let owned = self.handle.inner.registry.close_and_drain();
+                bump(&self.shared.metrics.completed, owned.len() as u64);
+                for task in owned {
                     idle = false;
                     task.shutdown();
                 }
             }
             let owned = self.registry.borrow_mut().drain();
+            bump(&self.shared.metrics.completed, owned.len() as u64);
             for task in owned {
                 idle = false;
                 task.shutdown();

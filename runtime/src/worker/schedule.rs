@@ -20,6 +20,7 @@ use std::sync::Arc;
 use super::{LocalTask, SendTask, WorkerShared};
 use crate::context;
 use crate::handle::Handle;
+use crate::metrics::bump;
 use crate::task::raw::Header;
 use crate::task::{LocalSchedule, Schedule};
 
@@ -60,16 +61,25 @@ impl Schedule for Handle {
     fn release(&self, task: NonNull<Header>) -> bool {
         // A lone worker keeps the tasks it spawned in its own registry (see
         // `Handle::spawn`); every other task is in the runtime's.
-        let mine = context::with_worker(|w| match w {
-            Some(w) if w.solo() && w.shared.runtime_id == self.inner.id => {
-                w.registry.borrow_mut().remove(task)
+        context::with_worker(|w| {
+            let here = w.filter(|w| w.shared.runtime_id == self.inner.id);
+            let mine = match here {
+                Some(w) if w.solo() => w.registry.borrow_mut().remove(task),
+                _ => None,
+            };
+            let removed = mine.or_else(|| self.inner.registry.remove(task));
+            let Some(removed) = removed else {
+                return false;
+            };
+            // Counted where the task ends: on a worker of this runtime (only
+            // they run its tasks), for `RuntimeMetrics::num_alive_tasks`.
+            if let Some(w) = here {
+                bump(&w.shared.metrics.completed, 1);
             }
-            _ => None,
-        });
-        // The registry's reference is dropped by the caller, with its own.
-        mine.or_else(|| self.inner.registry.remove(task))
-            .map(|t| t.into_raw())
-            .is_some()
+            // The registry's reference is dropped by the caller, with its own.
+            removed.into_raw();
+            true
+        })
     }
 }
 
@@ -98,6 +108,9 @@ impl Schedule for Arc<WorkerShared> {
         context::with_worker(|w| match w {
             Some(w) if Arc::ptr_eq(&w.shared, self) => {
                 let removed = w.registry.borrow_mut().remove(task);
+                if removed.is_some() {
+                    bump(&self.metrics.completed, 1);
+                }
                 removed.map(|t| t.into_raw()).is_some()
             }
             _ => false,

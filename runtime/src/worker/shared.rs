@@ -48,6 +48,8 @@ impl WorkerShared {
         runtime_id: u64,
     ) -> std::io::Result<(WorkerShared, Local<SendTask>)> {
         let (local, stealer) = ring::ring();
+        let metrics = Arc::new(WorkerMetrics::default());
+        let _ = metrics.ring.set(stealer.clone());
         let shared = WorkerShared {
             index,
             runtime_id,
@@ -55,7 +57,7 @@ impl WorkerShared {
             handshake: Handshake::default(),
             doorbell: Mutex::new(Some(EventFd::new()?)),
             stop: AtomicBool::new(false),
-            metrics: Arc::new(WorkerMetrics::default()),
+            metrics,
             stealer,
         };
         Ok((shared, local))
@@ -75,6 +77,7 @@ impl WorkerShared {
                 return Err(task);
             }
             remote.send.push(task);
+            self.count_remote(&remote);
         }
         self.unpark();
         Ok(())
@@ -88,9 +91,17 @@ impl WorkerShared {
                 return Err(task);
             }
             remote.local.push(task);
+            self.count_remote(&remote);
         }
         self.unpark();
         Ok(())
+    }
+
+    /// Publishes the remote queue's length (under its lock) for
+    /// `WorkerMetrics::remote_queue_depth`.
+    pub(crate) fn count_remote(&self, remote: &Remote) {
+        let n = remote.send.len() + remote.local.len();
+        self.metrics.remote_depth.store(n as u64, Ordering::Relaxed);
     }
 
     /// Signals the worker; writes the eventfd only if it is parked.

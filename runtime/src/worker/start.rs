@@ -10,6 +10,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::{Worker, WorkerShared};
+use crate::blocking::{Hooks, PoolConfig};
 use crate::context;
 use crate::handle::Handle;
 use crate::reactor::Reactor;
@@ -20,6 +21,9 @@ pub(crate) struct Config {
     pub(crate) workers: usize,
     pub(crate) thread_name: String,
     pub(crate) runtime_id: u64,
+    pub(crate) hooks: Hooks,
+    pub(crate) blocking: PoolConfig,
+    pub(crate) event_interval: u32,
 }
 
 /// Starts a pool of `config.workers` threads.
@@ -34,7 +38,8 @@ pub(crate) fn pool(config: Config) -> io::Result<Runtime> {
     let handle = Handle::from_parts(
         config.runtime_id,
         shared,
-        format!("{}-blocking", config.thread_name),
+        config.blocking,
+        config.event_interval,
     );
     // Every reactor (an epoll fd) is made here, on the calling thread, so that
     // running out of descriptors is an error from `build`, not a worker that
@@ -55,8 +60,11 @@ pub(crate) fn pool(config: Config) -> io::Result<Runtime> {
         .zip(reactors);
     for ((shared, ring), reactor) in parts {
         let h = handle.clone();
+        let hooks = config.hooks.clone();
         let name = format!("{}-{}", config.thread_name, shared.index);
         let spawned = std::thread::Builder::new().name(name).spawn(move || {
+            // Dropped last: on_thread_stop runs after the worker shut down.
+            let _hooks = hooks.enter();
             let worker = Rc::new(Worker::new(shared, ring, h, reactor));
             let _context = context::enter_worker(&worker);
             // Shut down even if the loop unwinds (a foreign waker that panics
@@ -81,7 +89,12 @@ pub(crate) fn pool(config: Config) -> io::Result<Runtime> {
 pub(crate) fn current_thread(runtime_id: u64) -> io::Result<(Handle, Arc<WorkerShared>, Ring)> {
     let (shared, ring) = WorkerShared::new(0, runtime_id)?;
     let shared = Arc::new(shared);
-    let handle = Handle::from_parts(runtime_id, vec![shared.clone()], "kiwi-blocking".into());
+    let handle = Handle::from_parts(
+        runtime_id,
+        vec![shared.clone()],
+        PoolConfig::named("kiwi-blocking".into()),
+        super::EVENT_INTERVAL,
+    );
     Ok((handle, shared, ring))
 }
 

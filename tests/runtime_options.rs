@@ -1,0 +1,246 @@
+//! Builder options and runtime metrics (issue 12, item 5): each option does
+//! what it says, each counter counts what it says, and bad values are
+//! refused with a clear error.
+
+mod rt_util;
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rt_util::with_deadline;
+
+fn spin(d: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+#[test]
+fn zero_values_are_refused_with_a_clear_error() {
+    for (what, res) in [
+        ("workers", kiwi::Builder::new().workers(0).build()),
+        (
+            "max_blocking_threads",
+            kiwi::Builder::new().max_blocking_threads(0).build(),
+        ),
+        (
+            "event_interval",
+            kiwi::Builder::new().event_interval(0).build(),
+        ),
+    ] {
+        let err = res.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{what}");
+        assert!(err.to_string().contains(what), "{what}: {err}");
+    }
+}
+
+#[test]
+fn thread_hooks_run_on_every_worker_and_blocking_thread() {
+    with_deadline(20, || {
+        let started = Arc::new(Mutex::new(Vec::new()));
+        let stopped = Arc::new(AtomicUsize::new(0));
+        let (s, t) = (started.clone(), stopped.clone());
+        let rt = kiwi::Builder::new()
+            .workers(2)
+            .thread_name("hooked")
+            .on_thread_start(move || {
+                let name = std::thread::current().name().unwrap_or("?").to_owned();
+                s.lock().unwrap().push(name);
+            })
+            .on_thread_stop(move || {
+                t.fetch_add(1, Ordering::SeqCst);
+            })
+            .build()
+            .unwrap();
+        rt.block_on(async { kiwi::spawn_blocking(|| ()).await.unwrap() });
+        rt.shutdown_timeout(Duration::from_secs(5));
+        let mut names = started.lock().unwrap().clone();
+        names.sort();
+        assert_eq!(names, ["hooked-0", "hooked-1", "hooked-blocking"]);
+        assert_eq!(stopped.load(Ordering::SeqCst), 3);
+    });
+}
+
+#[test]
+fn max_blocking_threads_bounds_the_pool_and_queues_the_rest() {
+    with_deadline(20, || {
+        let rt = kiwi::Builder::new()
+            .workers(1)
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        let m = rt.handle().metrics();
+        let release = Arc::new(AtomicBool::new(false));
+        let started = Arc::new(AtomicBool::new(false));
+        let (r, s) = (release.clone(), started.clone());
+        let first = rt.spawn_blocking(move || {
+            s.store(true, Ordering::SeqCst);
+            while !r.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        while !started.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let second = rt.spawn_blocking(|| 2);
+        assert_eq!(m.num_blocking_threads(), 1);
+        assert_eq!(m.blocking_queue_depth(), 1, "the second job waits");
+        release.store(true, Ordering::SeqCst);
+        rt.block_on(async {
+            first.await.unwrap();
+            assert_eq!(second.await.unwrap(), 2);
+        });
+        assert_eq!(m.blocking_queue_depth(), 0);
+    });
+}
+
+#[test]
+fn thread_keep_alive_lets_idle_blocking_threads_go() {
+    with_deadline(20, || {
+        let rt = kiwi::Builder::new()
+            .workers(1)
+            .thread_keep_alive(Duration::from_millis(20))
+            .build()
+            .unwrap();
+        let m = rt.handle().metrics();
+        rt.block_on(async { kiwi::spawn_blocking(|| ()).await.unwrap() });
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while m.num_blocking_threads() > 0 {
+            assert!(Instant::now() < deadline, "the idle thread never left");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // The default keeps it (10 s).
+        let rt2 = kiwi::Builder::new().workers(1).build().unwrap();
+        rt2.block_on(async { kiwi::spawn_blocking(|| ()).await.unwrap() });
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(rt2.handle().metrics().num_blocking_threads(), 1);
+    });
+}
+
+/// How many polls a task that never stops yielding runs past a timer's
+/// deadline before the timer fires: at most about one event interval, since
+/// a worker that never parks looks at its timers only every interval.
+fn overshoot(interval: u32) -> usize {
+    let rt = kiwi::Builder::new()
+        .workers(1)
+        .event_interval(interval)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        kiwi::spawn(async {
+            let fired = Arc::new(AtomicBool::new(false));
+            let f = fired.clone();
+            let deadline = Instant::now() + Duration::from_millis(2);
+            drop(kiwi::spawn(async move {
+                kiwi::time::sleep_until(deadline).await;
+                f.store(true, Ordering::SeqCst);
+            }));
+            let mut late = 0;
+            while !fired.load(Ordering::SeqCst) {
+                if Instant::now() >= deadline {
+                    late += 1;
+                }
+                kiwi::yield_now().await;
+            }
+            late
+        })
+        .await
+        .unwrap()
+    })
+}
+
+#[test]
+fn event_interval_sets_how_often_a_busy_worker_looks_at_its_timers() {
+    with_deadline(30, || {
+        let small = (0..10).map(|_| overshoot(4)).max().unwrap();
+        assert!(small <= 8, "with an interval of 4, {small} polls ran late");
+        let large = (0..10).map(|_| overshoot(500)).max().unwrap();
+        assert!(
+            large > 8,
+            "with an interval of 500 the timer fired within {large} late polls every time"
+        );
+    });
+}
+
+#[test]
+fn alive_tasks_are_counted_until_they_end() {
+    with_deadline(20, || {
+        let rt = kiwi::Builder::new().workers(2).build().unwrap();
+        let m = rt.handle().metrics();
+        assert_eq!(m.num_alive_tasks(), 0);
+        let pending: Vec<_> = (0..5)
+            .map(|_| rt.spawn(std::future::pending::<()>()))
+            .collect();
+        assert_eq!(m.num_alive_tasks(), 5);
+        let m2 = m.clone();
+        rt.block_on(async move {
+            // A worker's local tasks count too.
+            kiwi::spawn(async move {
+                let local = kiwi::spawn_local(std::future::pending::<()>());
+                assert_eq!(
+                    m2.num_alive_tasks(),
+                    7,
+                    "5 pending, this one, its local task"
+                );
+                local.abort();
+                assert!(local.await.unwrap_err().is_cancelled());
+            })
+            .await
+            .unwrap();
+        });
+        for h in &pending {
+            h.abort();
+        }
+        for h in pending {
+            let _ = rt.block_on(h);
+        }
+        assert_eq!(m.num_alive_tasks(), 0);
+        rt.block_on(async { kiwi::spawn(async {}).await.unwrap() });
+        assert_eq!(m.num_alive_tasks(), 0);
+    });
+}
+
+#[test]
+fn queue_depths_show_waiting_tasks() {
+    with_deadline(20, || {
+        // The local queue: tasks spawned by a task that has not yielded yet.
+        let rt = kiwi::Builder::new().workers(1).build().unwrap();
+        let m = rt.handle().metrics();
+        let depth = rt.block_on(async {
+            let m2 = m.clone();
+            kiwi::spawn(async move {
+                for _ in 0..10 {
+                    drop(kiwi::spawn(async {}));
+                }
+                // One waits in the next-to-run slot, the rest in the queue.
+                m2.worker(0).local_queue_depth()
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(depth, 9);
+        // The remote queue: spawns from outside to a worker stuck in a poll.
+        let busy = Arc::new(AtomicBool::new(true));
+        let b = busy.clone();
+        let stuck = rt.spawn(async move {
+            while b.load(Ordering::SeqCst) {
+                spin(Duration::from_millis(1));
+            }
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        let others: Vec<_> = (0..3).map(|_| rt.spawn(async {})).collect();
+        assert_eq!(m.worker(0).remote_queue_depth(), 3);
+        busy.store(false, Ordering::SeqCst);
+        rt.block_on(async {
+            stuck.await.unwrap();
+            for h in others {
+                h.await.unwrap();
+            }
+        });
+        assert_eq!(m.worker(0).remote_queue_depth(), 0);
+        assert_eq!(m.worker(0).local_queue_depth(), 0);
+    });
+}
