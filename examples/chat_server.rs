@@ -24,7 +24,7 @@
 //!   them with one `write_all`: one syscall per batch, not per line;
 //! - **two halves, one task**: `split` lends a read half and a write half;
 //!   `select!` runs the reading loop, the writing loop and the two stop
-//!   signals (kicked, Ctrl-C) in one task; whichever ends first ends the
+//!   signals (kicked, a stop signal) in one task; whichever ends first ends the
 //!   connection, and dropping the others cancels them cleanly.
 
 #[path = "common/mod.rs"]

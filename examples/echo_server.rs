@@ -15,7 +15,8 @@
 //!   or queued in the stream's output buffer, which the reactor itself flushes
 //!   when the socket turns writable). We never have to flush before reading
 //!   again; backpressure comes from the high-water mark;
-//! - Ctrl-C stops accepting and lets open connections finish (up to 5 s).
+//! - Ctrl-C (SIGINT) or SIGTERM stops accepting and lets open connections
+//!   finish (up to 5 s).
 
 #[path = "common/mod.rs"]
 mod common;

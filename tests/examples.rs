@@ -119,10 +119,15 @@ impl Server {
     }
 
     /// Sends SIGINT and asserts a clean exit (status 0) within `bound`.
-    fn interrupt(mut self, bound: Duration) -> Vec<String> {
+    fn interrupt(self, bound: Duration) -> Vec<String> {
+        self.stop(libc::SIGINT, bound)
+    }
+
+    /// Sends `signal` and asserts a clean exit (status 0) within `bound`.
+    fn stop(mut self, signal: libc::c_int, bound: Duration) -> Vec<String> {
         let pid = self.child.id() as libc::pid_t;
         // SAFETY: kill(2) on our own child's pid; no memory is involved.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
         let status = wait_bounded(&mut self.child, bound);
         assert!(status.success(), "server exited with {status}");
         self.lines.try_iter().collect()
@@ -196,6 +201,28 @@ fn read_line(r: &mut impl BufRead) -> String {
 }
 
 // ----- echo ----------------------------------------------------------------
+
+/// SIGTERM (what `kill`, systemd and container runtimes send) stops every
+/// server as gracefully as Ctrl-C does: exit status 0, after saying goodbye.
+#[test]
+fn every_server_exits_cleanly_on_sigterm() {
+    with_deadline(60, || {
+        for example in ["echo_server", "http_hello", "kv_server", "chat_server"] {
+            let server = Server::start(example, &["127.0.0.1:0"]);
+            let conn = server.connect();
+            let lines = server.stop(libc::SIGTERM, Duration::from_secs(10));
+            assert!(
+                lines.iter().any(|l| l.contains("SIGTERM")),
+                "{example}: {lines:?}"
+            );
+            assert!(
+                lines.iter().any(|l| l.contains("bye")),
+                "{example}: {lines:?}"
+            );
+            drop(conn);
+        }
+    });
+}
 
 #[test]
 fn echo_server_echoes_and_exits_on_ctrl_c() {

@@ -18,7 +18,7 @@ use futures_util::future::{select, Either};
 use futures_util::FutureExt;
 use kiwi::net::{AsyncTcpListener, AsyncTcpStream};
 
-/// How long in-flight connections get to finish after Ctrl-C.
+/// How long in-flight connections get to finish after a stop signal.
 pub const DRAIN: Duration = Duration::from_secs(5);
 
 /// The command line every example takes: `ADDR [--workers N] [other flags]`.
@@ -124,7 +124,7 @@ pub fn announce(addr: SocketAddr) {
 /// A signal that shutdown has begun, handed to every connection.
 ///
 /// It is the receiving end of an `async-channel` whose only sender is dropped
-/// when Ctrl-C arrives. Nothing is ever sent: a closed channel makes every
+/// when a stop signal (SIGINT or SIGTERM) arrives. Nothing is ever sent: a closed channel makes every
 /// pending and future `recv` return at once, on every clone, which is exactly a
 /// broadcast "stop" with no extra code. Any runtime-agnostic channel would do;
 /// kiwi does not need its own.
@@ -153,16 +153,32 @@ impl Shutdown {
     }
 }
 
+/// Completes on SIGINT (Ctrl-C in a terminal) or SIGTERM (what `kill`,
+/// systemd and container runtimes send to stop a service). Both handlers are
+/// installed by this call, so call it before anyone can send one.
+pub fn stop_signal() -> io::Result<impl Future<Output = &'static str>> {
+    use kiwi::signal::unix::{signal, SignalKind};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(async move {
+        match select(pin!(int.recv()), pin!(term.recv())).await {
+            Either::Left(_) => "SIGINT",
+            Either::Right(_) => "SIGTERM",
+        }
+    })
+}
+
 /// The accept loop every server runs, with graceful shutdown:
 ///
-/// 1. calls `ctrl_c()` first, so that SIGINT is ours before anyone can see
-///    `listening on` and send one;
-/// 2. races `accept` against Ctrl-C; each accepted connection becomes a task in
-///    a `JoinSet` (spawned round-robin across the workers, like Kiwi's
-///    EventLoopPool hands out loops);
-/// 3. on Ctrl-C stops accepting (drops the listener: new connections are
-///    refused), tells every connection through [`Shutdown`], and waits up to
-///    [`DRAIN`] for them to finish, then aborts the rest.
+/// 1. installs the stop signals' handlers first ([`stop_signal`]), so that
+///    SIGINT and SIGTERM are ours before anyone can see `listening on` and
+///    send one;
+/// 2. races `accept` against them; each accepted connection becomes a task in
+///    a `JoinSet` (spread over the workers: spawns from the `block_on` thread
+///    take turns, as Kiwi's EventLoopPool handed out loops);
+/// 3. on a stop signal stops accepting (drops the listener: new connections
+///    are refused), tells every connection through [`Shutdown`], and waits up
+///    to [`DRAIN`] for them to finish, then aborts the rest.
 ///
 /// `handler` returns the connection's future; its error is logged to stderr
 /// and only ends that connection.
@@ -171,7 +187,7 @@ where
     H: FnMut(AsyncTcpStream, SocketAddr, Shutdown) -> F,
     F: Future<Output = io::Result<()>> + Send + 'static,
 {
-    let mut ctrl_c = pin!(kiwi::signal::ctrl_c());
+    let mut stop_signal = pin!(stop_signal()?);
     announce(listener.local_addr()?);
 
     let (stop_tx, stop) = Shutdown::new();
@@ -180,9 +196,9 @@ where
         // A fresh accept future per turn is fine: accept is cancel safe (a
         // connection is taken off the queue only by the poll that returns it).
         let accept = pin!(listener.accept());
-        match select(ctrl_c.as_mut(), accept).await {
+        match select(stop_signal.as_mut(), accept).await {
             Either::Left((signal, _)) => {
-                signal?;
+                println!("{name}: {signal}");
                 break;
             }
             Either::Right((Ok((stream, peer)), _)) => {
@@ -211,7 +227,7 @@ where
         report_join(name, res);
     }
     println!(
-        "{name}: Ctrl-C: stopped accepting; waiting up to {:?} for {} connection(s)",
+        "{name}: stopped accepting; waiting up to {:?} for {} connection(s)",
         DRAIN,
         conns.len()
     );
