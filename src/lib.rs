@@ -75,7 +75,9 @@ pub mod time {
 /// here so that nobody has to look for them: [`copy`](io::copy),
 /// [`copy_buf`](io::copy_buf), [`BufReader`](io::BufReader),
 /// [`BufWriter`](io::BufWriter), [`split`](io::split), [`empty`](io::empty),
-/// [`sink`](io::sink), [`repeat`](io::repeat), [`Cursor`](io::Cursor).
+/// [`sink`](io::sink), [`repeat`](io::repeat), [`Cursor`](io::Cursor); and
+/// kiwi's own [`copy_bidirectional`](io::copy_bidirectional), the heart of a
+/// proxy, which needs no buffer of its own.
 ///
 /// ```
 /// use kiwi::io::{AsyncReadExt, AsyncWriteExt, BufReader, Cursor};
@@ -98,6 +100,7 @@ pub mod io {
         AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter, Cursor, Empty, ReadHalf,
         Repeat, ReuniteError, Sink, WriteHalf,
     };
+    pub use kiwi_net::copy_bidirectional;
     pub use kiwi_runtime::io::{AsyncFd, AsyncFdReadyGuard, TryIoError};
 
     /// Splits any reader-writer into halves that can be moved to different

@@ -30,15 +30,24 @@ pub struct Args {
     pub workers: Option<usize>,
     /// `--name value` pairs other than `--workers`, for the example to read.
     pub flags: Vec<(String, String)>,
+    /// Positional arguments after the first (see [`Args::parse_with`]).
+    pub rest: Vec<String>,
 }
 
 impl Args {
     /// Parses `std::env::args()`; prints `usage` and exits with status 2 on a
     /// malformed command line (a hand-rolled parser, to stay dependency-free).
     pub fn parse(usage: &str) -> Args {
+        Args::parse_with(usage, 0)
+    }
+
+    /// As [`Args::parse`], with exactly `more` positional arguments after the
+    /// address (`tcp_proxy LISTEN UPSTREAM`).
+    pub fn parse_with(usage: &str, more: usize) -> Args {
         let mut addr = None;
         let mut workers = None;
         let mut flags = Vec::new();
+        let mut rest = Vec::new();
         let mut it = std::env::args().skip(1);
         while let Some(arg) = it.next() {
             if arg == "-h" || arg == "--help" {
@@ -59,6 +68,8 @@ impl Args {
                 }
             } else if addr.is_none() {
                 addr = Some(arg);
+            } else if rest.len() < more {
+                rest.push(arg);
             } else {
                 usage_exit(usage, &format!("unexpected argument {arg:?}"));
             }
@@ -66,10 +77,14 @@ impl Args {
         let Some(addr) = addr else {
             usage_exit(usage, "missing address");
         };
+        if rest.len() < more {
+            usage_exit(usage, "missing argument");
+        }
         Args {
             addr,
             workers,
             flags,
+            rest,
         }
     }
 

@@ -96,6 +96,7 @@
 mod accept;
 mod addr;
 mod buffer;
+mod copy;
 mod socket;
 mod stream;
 mod tcp;
@@ -107,6 +108,7 @@ pub use accept::{BACKOFF_MAX, BACKOFF_MIN};
 pub use addr::Target;
 pub use addr::ToSocketAddrs;
 pub use buffer::Buffer;
+pub use copy::copy_bidirectional;
 pub use stream::{BYPASS, DEFAULT_HIGH_WATER, DEFAULT_LINGER_FLUSH};
 pub use tcp::{
     Accept, AsyncTcpListener, AsyncTcpStream, Incoming, OwnedReadHalf, OwnedWriteHalf, ReadHalf,
