@@ -101,7 +101,9 @@ pub mod io {
         Repeat, ReuniteError, Sink, WriteHalf,
     };
     pub use kiwi_net::copy_bidirectional;
-    pub use kiwi_runtime::io::{AsyncFd, AsyncFdReadyGuard, TryIoError};
+    pub use kiwi_runtime::io::{
+        stderr, stdin, stdout, AsyncFd, AsyncFdReadyGuard, Stderr, Stdin, Stdout, TryIoError,
+    };
 
     /// Splits any reader-writer into halves that can be moved to different
     /// tasks (a lock shared by the two; `AsyncReadExt::split`). kiwi's TCP
@@ -157,6 +159,12 @@ pub mod runtime {
     pub use kiwi_runtime::metrics::{IoMetrics, WorkerMetrics};
     pub use kiwi_runtime::trace;
     pub use kiwi_runtime::RuntimeMetrics;
+}
+
+/// Files and directories on the blocking pool: [`read`](fs::read),
+/// [`write`](fs::write), [`File`](fs::File), [`read_dir`](fs::read_dir), ...
+pub mod fs {
+    pub use kiwi_runtime::fs::*;
 }
 
 /// Signals.

@@ -77,6 +77,7 @@ mod blocking;
 mod builder;
 mod context;
 pub mod coop;
+pub mod fs;
 mod handle;
 pub mod io;
 mod join_set;
