@@ -69,7 +69,7 @@ impl Handshake {
 }
 
 #[cfg(all(test, loom))]
-mod loom_tests {
+pub(super) mod loom_tests {
     //! The handshake with the eventfd and `epoll_wait` replaced by a loom
     //! doorbell (a flag and a condition variable: it stays rung until consumed,
     //! like an eventfd edge stays queued until epoll reports it).
@@ -79,18 +79,20 @@ mod loom_tests {
     use loom::sync::{Arc, Condvar, Mutex};
     use loom::thread;
 
+    /// A loom stand-in for the eventfd doorbell and `epoll_wait` (also used
+    /// by `idle.rs`'s model).
     #[derive(Default)]
-    struct Doorbell {
+    pub(in crate::worker) struct Doorbell {
         rung: Mutex<bool>,
         cv: Condvar,
     }
 
     impl Doorbell {
-        fn ring(&self) {
+        pub(in crate::worker) fn ring(&self) {
             *self.rung.lock().unwrap() = true;
             self.cv.notify_one();
         }
-        fn wait(&self) {
+        pub(in crate::worker) fn wait(&self) {
             let mut rung = self.rung.lock().unwrap();
             while !*rung {
                 rung = self.cv.wait(rung).unwrap();

@@ -202,31 +202,12 @@ mod loom_tests {
     //! wakeup leaves a task queued while every worker sleeps forever, which
     //! loom reports as a deadlock.
 
+    use super::super::handshake::loom_tests::Doorbell;
     use super::super::handshake::Handshake;
     use super::Idle;
     use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
     use loom::sync::{Arc, Condvar, Mutex};
     use loom::thread;
-
-    #[derive(Default)]
-    struct Doorbell {
-        rung: Mutex<bool>,
-        cv: Condvar,
-    }
-
-    impl Doorbell {
-        fn ring(&self) {
-            *self.rung.lock().unwrap() = true;
-            self.cv.notify_one();
-        }
-        fn wait(&self) {
-            let mut rung = self.rung.lock().unwrap();
-            while !*rung {
-                rung = self.cv.wait(rung).unwrap();
-            }
-            *rung = false;
-        }
-    }
 
     struct Pool {
         idle: Idle,

@@ -50,9 +50,14 @@
 
 mod handshake;
 pub(crate) mod idle;
+mod queue;
 mod schedule;
 mod shared;
+mod shutdown;
 pub(crate) mod start;
+mod steal;
+
+use queue::RunQueue;
 
 pub(crate) use shared::WorkerShared;
 
@@ -68,10 +73,10 @@ use std::time::Instant;
 use kiwi_time::driver::Driver;
 
 use crate::handle::Handle;
-use crate::metrics::{bump, saturating_nanos, WorkerMetrics};
+use crate::metrics::{bump, saturating_nanos};
 use crate::reactor::{Events, Reactor};
 use crate::task::registry::Registry;
-use crate::task::ring::{Inject, Local};
+use crate::task::ring::Local;
 use crate::task::Notified;
 use crate::{context, coop, trace};
 
@@ -95,55 +100,6 @@ const EVENTS: usize = 1024;
 enum Job {
     Send(SendTask),
     Local(LocalTask),
-}
-
-/// A worker's queue of `Send` tasks.
-enum RunQueue {
-    /// In a pool of two or more: the stealable ring.
-    Ring(Local<SendTask>),
-    /// Alone: nobody steals, so a plain deque (unbounded, never overflows),
-    /// its length published for `WorkerMetrics::local_queue_depth`.
-    Solo(VecDeque<SendTask>, Arc<WorkerMetrics>),
-}
-
-impl RunQueue {
-    /// Pushes at the back; true if half the ring overflowed to `inject`.
-    fn push_back(&mut self, task: SendTask, inject: &Inject<SendTask>) -> bool {
-        match self {
-            RunQueue::Ring(ring) => ring.push_back(task, inject),
-            RunQueue::Solo(queue, metrics) => {
-                queue.push_back(task);
-                metrics
-                    .solo_depth
-                    .store(queue.len() as u64, Ordering::Relaxed);
-                false
-            }
-        }
-    }
-
-    fn pop(&mut self) -> Option<SendTask> {
-        match self {
-            RunQueue::Ring(ring) => ring.pop(),
-            RunQueue::Solo(queue, metrics) => {
-                let task = queue.pop_front();
-                metrics
-                    .solo_depth
-                    .store(queue.len() as u64, Ordering::Relaxed);
-                task
-            }
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            RunQueue::Ring(ring) => ring.len(),
-            RunQueue::Solo(queue, _) => queue.len(),
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// The thread-owned half of a worker.
@@ -293,26 +249,6 @@ impl Worker {
         self.local.borrow_mut().push_back(task);
     }
 
-    /// There is work a sibling could take: wake one if it is parked and
-    /// nobody searches (see `idle.rs`).
-    fn notify_parked(&self) {
-        if !self.shares() {
-            return;
-        }
-        let inner = &self.handle.inner;
-        if let Some(i) = inner.idle.notify_one() {
-            bump(&self.shared.metrics.notifies, 1);
-            trace::emit(|| {
-                format!(
-                    "{}: woke parked {} to share work",
-                    trace::worker(self.shared.index),
-                    trace::worker(i)
-                )
-            });
-            inner.workers[i].unpark();
-        }
-    }
-
     /// Runs the worker loop until `root` completes (`block_on`), or until the
     /// runtime asks it to stop (`root` is `None`).
     pub(crate) fn run<F: Future>(&self, mut root: Option<Pin<&mut F>>) -> Option<F::Output> {
@@ -381,84 +317,6 @@ impl Worker {
             from_local().or_else(from_ring)
         };
         job.or_else(|| self.take_shared().map(Job::Send))
-    }
-
-    /// A batch from the runtime's shared queue into the ring: this worker's
-    /// fair share of it, and no more than half the ring's room.
-    fn take_shared(&self) -> Option<SendTask> {
-        let inner = &self.handle.inner;
-        // Only a ring overflows there, and only a pool of two or more has
-        // rings (a lone worker's queue never overflows).
-        if !self.shares || inner.inject.is_empty() {
-            return None;
-        }
-        let fair = inner.inject.len() / inner.workers.len() + 1;
-        let max = fair.min(crate::task::ring::CAPACITY / 2);
-        match &mut *self.ring.borrow_mut() {
-            RunQueue::Ring(ring) => inner.inject.pop_batch_into(ring, max),
-            RunQueue::Solo(..) => None,
-        }
-    }
-
-    /// Steals from a sibling (starting at a random one) or takes from the
-    /// shared queue. `None` when nothing was found or enough workers search
-    /// already.
-    fn search(&self) -> Option<SendTask> {
-        if !self.shares() {
-            return None;
-        }
-        let inner = &self.handle.inner;
-        if !self.searching.get() {
-            if !inner.idle.try_start_searching() {
-                return None;
-            }
-            self.searching.set(true);
-        }
-        let n = inner.workers.len();
-        let start = self.random() as usize % n;
-        for i in 0..n {
-            let victim = &inner.workers[(start + i) % n];
-            if victim.index == self.shared.index {
-                continue;
-            }
-            let mut queue = self.ring.borrow_mut();
-            let RunQueue::Ring(ring) = &mut *queue else {
-                return None;
-            };
-            if let Some(task) = victim.stealer.steal_into(ring) {
-                let got = ring.len() + 1;
-                drop(queue);
-                bump(&self.shared.metrics.steals, 1);
-                bump(&self.shared.metrics.stolen_tasks, got as u64);
-                trace::emit(|| {
-                    format!(
-                        "{}: stole {got} task(s) from {}",
-                        trace::worker(self.shared.index),
-                        trace::worker(victim.index)
-                    )
-                });
-                return Some(task);
-            }
-        }
-        self.take_shared()
-    }
-
-    /// Leaves the searching state on finding work; the last searcher wakes
-    /// one more parked worker, since there may be more to share.
-    fn stop_searching(&self) {
-        if self.searching.replace(false) && self.handle.inner.idle.stop_searching() {
-            self.notify_parked();
-        }
-    }
-
-    fn random(&self) -> u32 {
-        // xorshift32: victim choice needs spread, not quality.
-        let mut x = self.rng.get();
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.rng.set(x);
-        x
     }
 
     fn run_job(&self, job: Job) {
@@ -589,16 +447,6 @@ impl Worker {
         }
     }
 
-    /// True if some sibling's ring or the shared queue holds a task.
-    fn others_have_work(&self) -> bool {
-        let inner = &self.handle.inner;
-        !inner.inject.is_empty()
-            || inner
-                .workers
-                .iter()
-                .any(|w| w.index != self.shared.index && !w.stealer.is_empty())
-    }
-
     /// Nothing to run: sleep in epoll until I/O, a timer, or the doorbell.
     fn park(&self, root_woken: &AtomicBool) {
         if self.drain_remote() {
@@ -662,67 +510,6 @@ impl Worker {
             // A sibling with surplus work claimed us: we are searching.
             self.searching.set(true);
         }
-    }
-
-    /// Drops every task this worker owns, on this thread: its queues, its
-    /// local tasks and, for a pool worker (whose exit means the runtime is
-    /// ending), the runtime's `Send` tasks too. Called when the loop ends for
-    /// good (runtime shutdown, or `block_on` returning).
-    pub(crate) fn shutdown(&self) {
-        let _timers = self.timers.enter();
-        self.shared.remote().closed = true;
-        if self.in_pool() {
-            self.handle.inner.inject.close();
-        }
-        loop {
-            // Queue entries are only references: every future is found through
-            // a registry below, and dropped there exactly once.
-            let (send, local) = {
-                let mut remote = self.shared.remote();
-                let taken = (
-                    std::mem::take(&mut remote.send),
-                    std::mem::take(&mut remote.local),
-                );
-                self.shared.count_remote(&remote);
-                taken
-            };
-            let mut idle = send.is_empty() && local.is_empty();
-            drop((send, local));
-            idle &= self.next.take().is_none();
-            while let Some(task) = self.ring.borrow_mut().pop() {
-                idle = false;
-                drop(task);
-            }
-            loop {
-                let next = self.local.borrow_mut().pop_front();
-                let Some(task) = next else { break };
-                idle = false;
-                drop(task);
-            }
-            if self.in_pool() {
-                while let Some(task) = self.handle.inner.inject.pop() {
-                    idle = false;
-                    drop(task);
-                }
-                let owned = self.handle.inner.registry.close_and_drain();
-                bump(&self.shared.metrics.completed, owned.len() as u64);
-                for task in owned {
-                    idle = false;
-                    task.shutdown();
-                }
-            }
-            let owned = self.registry.borrow_mut().drain();
-            bump(&self.shared.metrics.completed, owned.len() as u64);
-            for task in owned {
-                idle = false;
-                task.shutdown();
-            }
-            if idle {
-                break;
-            }
-        }
-        self.reactor.clear();
-        self.shared.close_doorbell();
     }
 }
 

@@ -71,26 +71,21 @@ impl WorkerShared {
     /// Pushes a `Send` task onto the remote queue and rings the doorbell if
     /// the worker sleeps. Gives the task back if the worker has shut down.
     pub(crate) fn push_remote(&self, task: SendTask) -> Result<(), SendTask> {
-        {
-            let mut remote = self.remote();
-            if remote.closed {
-                return Err(task);
-            }
-            remote.send.push(task);
-            self.count_remote(&remote);
-        }
-        self.unpark();
-        Ok(())
+        self.push(task, |remote| &mut remote.send)
     }
 
     /// The same for a local task woken on another thread.
     pub(crate) fn push_remote_local(&self, task: LocalTask) -> Result<(), LocalTask> {
+        self.push(task, |remote| &mut remote.local)
+    }
+
+    fn push<T>(&self, task: T, list: impl FnOnce(&mut Remote) -> &mut Vec<T>) -> Result<(), T> {
         {
             let mut remote = self.remote();
             if remote.closed {
                 return Err(task);
             }
-            remote.local.push(task);
+            list(&mut remote).push(task);
             self.count_remote(&remote);
         }
         self.unpark();
