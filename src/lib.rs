@@ -62,6 +62,7 @@ pub mod task {
 ///
 /// Timers do not spend the cooperative I/O budget.
 pub mod time {
+    pub use kiwi_runtime::clock::{advance, now, pause, resume};
     pub use kiwi_time::{
         interval, interval_at, sleep, sleep_until, timeout, timeout_at, Duration, Elapsed, Instant,
         Interval, MissedTickBehavior, Sleep, Timeout,

@@ -428,6 +428,8 @@ struct Config {
     /// `flavor = "..."`; `None` means "the attribute's default" (a pool of
     /// workers for `main`, the current thread for `test`, as in tokio).
     flavor: Option<Flavor>,
+    /// `start_paused = true` (`test` only): the body runs with time paused.
+    start_paused: bool,
 }
 
 /// Which runtime to start.
@@ -440,7 +442,8 @@ enum Flavor {
 }
 
 /// The arguments each attribute accepts, for error messages.
-const ARGUMENTS: &str = "`workers = N` and `flavor = \"current_thread\" | \"multi_thread\"`";
+const ARGUMENTS: &str = "`workers = N`, `flavor = \"current_thread\" | \"multi_thread\"` \
+                         and (tests only) `start_paused = true`";
 
 /// Parses the attribute's arguments: `name = value` pairs separated by
 /// commas, each name at most once. Adding an argument means adding one
@@ -451,6 +454,7 @@ fn parse_args(kind: Kind, args: &[Tok]) -> Result<Config, Error> {
     while i < args.len() {
         let name = match &args[i] {
             Tok::Ident(name) if name == "workers" || name == "flavor" => name.as_str(),
+            Tok::Ident(name) if name == "start_paused" && kind == Kind::Test => name.as_str(),
             Tok::Ident(name) => {
                 let message = format!(
                     "unknown argument `{name}` to {}; the arguments are {ARGUMENTS}",
@@ -470,10 +474,20 @@ fn parse_args(kind: Kind, args: &[Tok]) -> Result<Config, Error> {
             return Err(Error::at(i + 1, message));
         }
         let value = match args.get(i + 2) {
-            Some(Tok::Literal(text)) => text.as_str(),
+            // `true` and `false` are identifiers to the lexer.
+            Some(Tok::Literal(text) | Tok::Ident(text)) => text.as_str(),
             _ => "",
         };
-        if name == "workers" {
+        if name == "start_paused" {
+            match value {
+                "true" => config.start_paused = true,
+                "false" => config.start_paused = false,
+                _ => {
+                    let message = "`start_paused` must be `true` or `false`";
+                    return Err(Error::at(i + 2, message));
+                }
+            }
+        } else if name == "workers" {
             match value.parse::<usize>().ok() {
                 None => {
                     let message = "`workers` must be a whole number, as in `workers = 4`";
@@ -506,6 +520,16 @@ fn parse_args(kind: Kind, args: &[Tok]) -> Result<Config, Error> {
             Some(Tok::Punct(',')) => i += 1,
             Some(_) => return Err(Error::at(i, "expected `,` between arguments")),
         }
+    }
+    let multi = config.flavor == Some(Flavor::MultiThread) || config.workers.is_some();
+    if config.start_paused && multi {
+        let at = args
+            .iter()
+            .position(|t| *t == Tok::Ident("start_paused".into()))
+            .unwrap_or(0);
+        let message = "`start_paused` needs a current-thread test: paused time works only on \
+                       a runtime whose one worker is the test's thread";
+        return Err(Error::at(at, message));
     }
     if config.flavor == Some(Flavor::CurrentThread) && config.workers.is_some() {
         let at = args
@@ -606,6 +630,9 @@ fn entry_point(kind: Kind, config: &Config) -> String {
         (Kind::Test, None) => Flavor::CurrentThread,
     });
     match (flavor, config.workers) {
+        (Flavor::CurrentThread, _) if config.start_paused => {
+            "::kiwi::block_on(async move { ::kiwi::time::pause(); body.await })".to_string()
+        }
         (Flavor::CurrentThread, _) => "::kiwi::block_on(body)".to_string(),
         (Flavor::MultiThread, None) => format!("::kiwi::Runtime::new(){expect}.block_on(body)"),
         (Flavor::MultiThread, Some(n)) => {
@@ -763,6 +790,7 @@ mod tests {
         Ok(Config {
             workers: Some(n),
             flavor: None,
+            start_paused: false,
         })
     }
 
@@ -803,10 +831,10 @@ mod tests {
         assert_eq!(error.at, Some(4));
         assert_eq!(
             error.message,
-            "unknown argument `threads` to #[kiwi::main]; the arguments are `workers = N` \
-             and `flavor = \"current_thread\" | \"multi_thread\"`"
+            "unknown argument `threads` to #[kiwi::main]; the arguments are `workers = N`, \
+             `flavor = \"current_thread\" | \"multi_thread\"` and (tests only) `start_paused = true`"
         );
-        let error = parse_args(Kind::Test, &lex("start_paused = true")).unwrap_err();
+        let error = parse_args(Kind::Test, &lex("threads = 4")).unwrap_err();
         assert!(error.message.contains("#[kiwi::test]"), "{}", error.message);
     }
 
@@ -832,15 +860,45 @@ mod tests {
     }
 
     #[test]
+    fn start_paused_is_for_current_thread_tests() {
+        let config = parse_args(Kind::Test, &lex("start_paused = true")).unwrap();
+        assert!(config.start_paused);
+        assert!(entry_point(Kind::Test, &config).contains("::kiwi::time::pause()"));
+        let on_main = args("start_paused = true").unwrap_err();
+        assert!(
+            on_main
+                .message
+                .starts_with("unknown argument `start_paused`"),
+            "{}",
+            on_main.message
+        );
+        let multi = parse_args(
+            Kind::Test,
+            &lex(r#"flavor = "multi_thread", start_paused = true"#),
+        )
+        .unwrap_err();
+        assert!(
+            multi.message.contains("current-thread"),
+            "{}",
+            multi.message
+        );
+        assert_eq!(multi.at, Some(4), "points at `start_paused`");
+        let bad = parse_args(Kind::Test, &lex("start_paused = yes")).unwrap_err();
+        assert_eq!(bad.message, "`start_paused` must be `true` or `false`");
+    }
+
+    #[test]
     fn flavors_pick_the_entry_point() {
         let current = Config {
             workers: None,
             flavor: Some(Flavor::CurrentThread),
+            start_paused: false,
         };
         assert_eq!(entry_point(Kind::Main, &current), "::kiwi::block_on(body)");
         let multi = Config {
             workers: None,
             flavor: Some(Flavor::MultiThread),
+            start_paused: false,
         };
         assert!(entry_point(Kind::Test, &multi).starts_with("::kiwi::Runtime::new()"));
         assert_eq!(
@@ -989,6 +1047,7 @@ mod tests {
         let two = Config {
             workers: Some(2),
             flavor: None,
+            start_paused: false,
         };
         assert_eq!(
             entry_point(Kind::Main, &default),

@@ -118,6 +118,13 @@ impl Pool {
         }
     }
 
+    /// Jobs running or waiting: while there are any, paused time does not
+    /// jump ahead (a job's answer may be what a timer races against).
+    pub(crate) fn busy(&self) -> usize {
+        let state = self.lock();
+        state.threads - state.idle + state.queue.len()
+    }
+
     /// Threads running, and jobs waiting for one (for `RuntimeMetrics`).
     pub(crate) fn load(&self) -> (usize, usize) {
         let state = self.lock();

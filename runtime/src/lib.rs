@@ -75,6 +75,7 @@
 
 mod blocking;
 mod builder;
+pub mod clock;
 mod context;
 pub mod coop;
 pub mod fs;

@@ -48,7 +48,7 @@
 //! ```
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -114,6 +114,20 @@ pub struct Clock {
     epoch: Instant,
     /// `None` for the real clock; for a mock, nanoseconds since `epoch`.
     mock: Option<Arc<AtomicU64>>,
+    /// For a pausable clock: real time until paused (see [`Clock::pausable`]).
+    pause: Option<Arc<Pause>>,
+}
+
+/// A pausable clock's state, in nanoseconds since its epoch.
+///
+/// Running: `now = real now + (base - resumed_at)`, which is real time until
+/// the first pause, and real time shifted by whatever was skipped after it.
+/// Paused: `now = base`, moved only by [`Clock::advance_paused`].
+#[derive(Debug, Default)]
+struct Pause {
+    paused: AtomicBool,
+    base: AtomicU64,
+    resumed_at: AtomicU64,
 }
 
 impl Clock {
@@ -132,7 +146,88 @@ impl Clock {
         Clock {
             epoch: Instant::now(),
             mock: None,
+            pause: None,
         }
+    }
+
+    /// A clock that reads real time until it is [paused](Clock::pause); then
+    /// it stands still, moved only by [`Clock::advance_paused`], until
+    /// [resumed](Clock::resume), after which it runs at real speed again from
+    /// where it stood (never backwards). The clock of a current-thread
+    /// runtime, for `kiwi::time::pause`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kiwi_time::clock::Clock;
+    /// use std::time::Duration;
+    ///
+    /// let clock = Clock::pausable();
+    /// clock.pause();
+    /// let frozen = clock.now();
+    /// clock.advance_paused(Duration::from_secs(3600));
+    /// assert_eq!(clock.now(), frozen + Duration::from_secs(3600));
+    /// clock.resume();
+    /// assert!(clock.now() >= frozen + Duration::from_secs(3600));
+    /// ```
+    pub fn pausable() -> Clock {
+        Clock {
+            epoch: Instant::now(),
+            mock: None,
+            pause: Some(Arc::default()),
+        }
+    }
+
+    /// Stops the clock where it stands (a pausable clock only; others
+    /// ignore it). Returns true if it was running.
+    pub fn pause(&self) -> bool {
+        let Some(p) = &self.pause else { return false };
+        let now = self.nanos_of(self.now());
+        p.base.store(now, Ordering::Release);
+        !p.paused.swap(true, Ordering::AcqRel)
+    }
+
+    /// Starts a paused clock again from where it stands.
+    pub fn resume(&self) {
+        let Some(p) = &self.pause else { return };
+        let real = self.nanos_of(Instant::now());
+        p.resumed_at.store(real, Ordering::Release);
+        p.paused.store(false, Ordering::Release);
+    }
+
+    /// Whether the clock is paused.
+    pub fn is_paused(&self) -> bool {
+        self.pause
+            .as_ref()
+            .is_some_and(|p| p.paused.load(Ordering::Acquire))
+    }
+
+    /// Whether the clock may differ from `Instant::now()`: a mock, or a
+    /// pausable clock that was ever paused.
+    pub fn is_virtual(&self) -> bool {
+        self.mock.is_some()
+            || self.pause.as_ref().is_some_and(|p| {
+                p.paused.load(Ordering::Acquire) || p.base.load(Ordering::Acquire) != 0
+            })
+    }
+
+    /// Moves a paused clock forward by `by` (saturating). Does nothing if
+    /// the clock is running.
+    pub fn advance_paused(&self, by: Duration) {
+        let Some(p) = &self.pause else { return };
+        if !p.paused.load(Ordering::Acquire) {
+            return;
+        }
+        let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        let _ = p
+            .base
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                Some(n.saturating_add(by))
+            });
+    }
+
+    fn nanos_of(&self, instant: Instant) -> u64 {
+        u64::try_from(instant.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// A test clock that starts at `start` (also its epoch) and moves only
@@ -154,6 +249,7 @@ impl Clock {
         let clock = Clock {
             epoch: start,
             mock: Some(Arc::clone(&nanos)),
+            pause: None,
         };
         let handle = MockClockHandle {
             epoch: start,
@@ -174,13 +270,23 @@ impl Clock {
 
     /// The current time according to this clock.
     pub fn now(&self) -> Instant {
-        match &self.mock {
-            None => Instant::now(),
-            Some(nanos) => {
-                let offset = Duration::from_nanos(nanos.load(Ordering::Acquire));
-                self.epoch.checked_add(offset).unwrap_or(self.epoch)
-            }
+        if let Some(nanos) = &self.mock {
+            let offset = Duration::from_nanos(nanos.load(Ordering::Acquire));
+            return self.epoch.checked_add(offset).unwrap_or(self.epoch);
         }
+        let Some(p) = &self.pause else {
+            return Instant::now();
+        };
+        let base = p.base.load(Ordering::Acquire);
+        let at = if p.paused.load(Ordering::Acquire) {
+            base
+        } else {
+            let real = self.nanos_of(Instant::now());
+            (real + base).saturating_sub(p.resumed_at.load(Ordering::Acquire))
+        };
+        self.epoch
+            .checked_add(Duration::from_nanos(at))
+            .unwrap_or(self.epoch)
     }
 
     /// The tick that contains `self.now()`.

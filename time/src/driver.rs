@@ -107,6 +107,9 @@ pub(crate) struct Inner {
     /// The waker of the last entry cancelled on this thread, kept until the
     /// next [`Driver::process`]. See [`Inner::waker_for`].
     spare_waker: Cell<Option<Waker>>,
+    /// This driver counts in [`MOCK_DRIVERS`] (a mock clock, or a pausable
+    /// one that was paused).
+    counted: Cell<bool>,
 }
 
 thread_local! {
@@ -135,8 +138,18 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Rc<Inner>>) -> R) -> R {
 static MOCK_DRIVERS: AtomicUsize = AtomicUsize::new(0);
 
 /// Now, according to the current driver's clock if one is installed on this
-/// thread (so that mock clocks work), else `Instant::now()`.
-pub(crate) fn now() -> Instant {
+/// thread (so that mock and paused clocks work), else `Instant::now()`.
+///
+/// This is the time timers go by. `Instant::now()` stays real time: while a
+/// runtime's clock is paused, the two differ.
+///
+/// # Examples
+///
+/// ```
+/// let before = std::time::Instant::now();
+/// assert!(kiwi_time::now() >= before); // no driver here: real time
+/// ```
+pub fn now() -> Instant {
     if MOCK_DRIVERS.load(Ordering::Relaxed) == 0 {
         return Instant::now();
     }
@@ -222,7 +235,8 @@ impl Driver {
     /// assert!(driver.clock().is_mock());
     /// ```
     pub fn with_clock(unpark: Waker, clock: Clock) -> Driver {
-        if clock.is_mock() {
+        let counted = clock.is_mock();
+        if counted {
             MOCK_DRIVERS.fetch_add(1, Ordering::Relaxed);
         }
         let shared = Arc::new(Shared::new(clock, unpark));
@@ -235,6 +249,7 @@ impl Driver {
                 wake_buf: Cell::new(Vec::new()),
                 ops_buf: Cell::new(Vec::new()),
                 spare_waker: Cell::new(None),
+                counted: Cell::new(counted),
             }),
         }
     }
@@ -283,7 +298,60 @@ impl Driver {
     /// assert_eq!(driver.process(), Turn { fired: 0, cascaded: 0 });
     /// ```
     pub fn process(&self) -> Turn {
-        let inner = &*self.inner;
+        self.inner.process()
+    }
+
+    /// Pauses the driver's clock, if it is [pausable](Clock::pausable):
+    /// from now on it moves only by [`Driver::advance`]. Returns false for
+    /// another kind of clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kiwi_time::clock::Clock;
+    /// use kiwi_time::driver::Driver;
+    /// use std::task::Waker;
+    ///
+    /// let driver = Driver::with_clock(Waker::noop().clone(), Clock::pausable());
+    /// assert!(driver.pause());
+    /// assert!(driver.clock().is_paused());
+    /// driver.resume();
+    /// assert!(!driver.clock().is_paused());
+    /// ```
+    pub fn pause(&self) -> bool {
+        self.inner.pause()
+    }
+
+    /// Starts a paused clock again, at real speed, from where it stands.
+    pub fn resume(&self) {
+        self.inner.shared.clock.resume();
+    }
+
+    /// Moves a paused clock forward by `by` and fires the timers that fell
+    /// due; does nothing to a running clock but fire what is due.
+    pub fn advance(&self, by: std::time::Duration) -> Turn {
+        self.inner.shared.clock.advance_paused(by);
+        self.inner.process()
+    }
+}
+
+impl Inner {
+    fn pause(&self) -> bool {
+        if self.shared.clock.pause() || self.shared.clock.is_paused() {
+            if !self.counted.replace(true) {
+                MOCK_DRIVERS.fetch_add(1, Ordering::Relaxed);
+            }
+            return true;
+        }
+        false
+    }
+
+    fn has_work(&self) -> bool {
+        !self.wheel.borrow().is_empty() || self.shared.has_ops()
+    }
+
+    fn process(&self) -> Turn {
+        let inner = self;
         drop(inner.spare_waker.take()); // hold a task's waker for one turn at most
         if !self.has_work() {
             // Nothing can fire: just move the wheel's position to now, so
@@ -315,7 +383,9 @@ impl Driver {
         inner.wake_buf.set(wakers);
         turn
     }
+}
 
+impl Driver {
     /// Whether [`process`](Driver::process) has anything to do: timers are
     /// registered, or other threads queued operations. When it is `false`, a
     /// runtime about to park may skip `process` (a server without timers saves
@@ -332,7 +402,7 @@ impl Driver {
     /// assert!(!driver.has_work());
     /// ```
     pub fn has_work(&self) -> bool {
-        !self.inner.wheel.borrow().is_empty() || self.inner.shared.has_ops()
+        self.inner.has_work()
     }
 
     /// The instant at which [`process`](Driver::process) next has work, or
@@ -538,7 +608,7 @@ impl Inner {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        if self.clock().is_mock() {
+        if self.inner.counted.get() {
             MOCK_DRIVERS.fetch_sub(1, Ordering::Relaxed);
         }
         let unapplied = self.inner.shared.kill();
@@ -573,4 +643,32 @@ impl fmt::Debug for DriverGuard<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DriverGuard").finish_non_exhaustive()
     }
+}
+
+/// Pauses the clock of this thread's driver; see [`Driver::pause`]. False if
+/// there is no driver here or its clock cannot pause.
+pub fn pause_current() -> bool {
+    with_current(|c| c.is_some_and(|inner| inner.pause()))
+}
+
+/// Resumes the clock of this thread's driver; see [`Driver::resume`].
+pub fn resume_current() {
+    with_current(|c| {
+        if let Some(inner) = c {
+            inner.shared.clock.resume();
+        }
+    });
+}
+
+/// Whether this thread's driver's clock is paused.
+pub fn is_paused_current() -> bool {
+    with_current(|c| c.is_some_and(|inner| inner.shared.clock.is_paused()))
+}
+
+/// Advances this thread's driver's paused clock by `by` and fires the timers
+/// that fell due; see [`Driver::advance`]. `None` without a driver.
+pub fn advance_current(by: std::time::Duration) -> Option<Turn> {
+    let inner = with_current(|c| c.cloned())?;
+    inner.shared.clock.advance_paused(by);
+    Some(inner.process())
 }

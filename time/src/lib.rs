@@ -124,6 +124,7 @@ mod sleep;
 mod timeout;
 pub mod wheel;
 
+pub use driver::now;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use std::time::{Duration, Instant};

@@ -70,6 +70,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
+use kiwi_time::clock::Clock;
 use kiwi_time::driver::Driver;
 
 use crate::handle::Handle;
@@ -145,6 +146,12 @@ impl Worker {
     ) -> Worker {
         let unpark = Waker::from(shared.clone());
         let solo = handle.inner.workers.len() == 1 && shared.index == 0;
+        // A lone worker's clock can be paused (`kiwi::time::pause`).
+        let timers = if solo {
+            Driver::with_clock(unpark, Clock::pausable())
+        } else {
+            Driver::new(unpark)
+        };
         let shares = handle.inner.workers.len() > 1 && shared.index != usize::MAX;
         let event_interval = handle.inner.event_interval;
         let metrics = shared.metrics.clone();
@@ -155,7 +162,7 @@ impl Worker {
             shared,
             handle,
             reactor,
-            timers: Driver::new(unpark),
+            timers,
             next: Cell::new(None),
             next_streak: Cell::new(0),
             ring: RefCell::new(if solo {
@@ -469,6 +476,10 @@ impl Worker {
         {
             return;
         }
+        let paused = self.timers.clock().is_paused();
+        if paused && self.auto_advance(root_woken) {
+            return;
+        }
         let shares = self.shares();
         if shares {
             let idle = &self.handle.inner.idle;
@@ -481,10 +492,18 @@ impl Worker {
             }
         }
         let now = Instant::now();
-        let timeout = self
-            .timers
-            .next_deadline()
-            .map(|d| d.saturating_duration_since(now));
+        // The timers' clock may run ahead of real time (it was paused, then
+        // resumed), and a paused one does not run at all: then only a wake
+        // (a blocking job finishing, I/O) ends the park.
+        let clock = self.timers.clock();
+        let clock_now = if clock.is_virtual() { clock.now() } else { now };
+        let timeout = match paused {
+            true => None,
+            false => self
+                .timers
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(clock_now)),
+        };
         if self.shared.handshake.try_park() {
             bump(&self.shared.metrics.parks, 1);
             let busy = now.saturating_duration_since(self.awake_since.get());
@@ -510,6 +529,42 @@ impl Worker {
             // A sibling with surplus work claimed us: we are searching.
             self.searching.set(true);
         }
+    }
+}
+
+impl Worker {
+    /// Paused time, on a lone worker: instead of sleeping until the next
+    /// timer, move the clock to it, once nothing is runnable, nothing is
+    /// ready in the reactor (a socket's answer already there wins against a
+    /// timer), and no blocking-pool job is in flight (tokio#4614: a
+    /// `timeout` around file I/O must not elapse at once). True if the
+    /// caller must look around again instead of parking.
+    fn auto_advance(&self, root_woken: &AtomicBool) -> bool {
+        self.turn_reactor(Some(std::time::Duration::ZERO));
+        if self.drain_remote()
+            || !self.local.borrow().is_empty()
+            || !self.ring.borrow().is_empty()
+            || self.has_next()
+            || root_woken.load(Ordering::Acquire)
+        {
+            return true;
+        }
+        if self.handle.inner.blocking.busy() > 0 {
+            return false;
+        }
+        let Some(deadline) = self.timers.next_deadline() else {
+            return false; // nothing to wait for but I/O and wakes
+        };
+        let skip = deadline.saturating_duration_since(self.timers.clock().now());
+        let turn = self.timers.advance(skip);
+        bump(&self.shared.metrics.timers_fired, turn.fired as u64);
+        true
+    }
+
+    /// Pauses this worker's clock; false if it cannot pause (not a lone
+    /// worker).
+    pub(crate) fn pause_clock(&self) -> bool {
+        self.timers.pause()
     }
 }
 
