@@ -203,6 +203,26 @@ fn alive_tasks_are_counted_until_they_end() {
     });
 }
 
+/// The bug: a task left the registry (and the alive count) only after it
+/// woke its `JoinHandle`, so the count could still include a task whose
+/// handle had already resolved.
+#[test]
+fn alive_count_is_zero_once_the_join_handle_resolved() {
+    with_deadline(30, || {
+        let rt = kiwi::Builder::new().workers(2).build().unwrap();
+        let m = rt.handle().metrics();
+        for i in 0..2000 {
+            let h = rt.spawn(async {});
+            rt.block_on(h).unwrap();
+            assert_eq!(m.num_alive_tasks(), 0, "round {i}, finished");
+            let h = rt.spawn(std::future::pending::<()>());
+            h.abort();
+            assert!(rt.block_on(h).unwrap_err().is_cancelled());
+            assert_eq!(m.num_alive_tasks(), 0, "round {i}, aborted");
+        }
+    });
+}
+
 #[test]
 fn queue_depths_show_waiting_tasks() {
     with_deadline(20, || {

@@ -257,8 +257,13 @@ unsafe fn cancel_and_complete<F: Future + 'static, S: Schedule>(
     unsafe { complete(cell, ptr, result, 1) };
 }
 
-/// Publishes the result, hands it to the `JoinHandle` or drops it, leaves the
-/// registry, and drops `held` references (the caller's).
+/// Leaves the registry, publishes the result, hands it to the `JoinHandle` or
+/// drops it, and drops `held` references (the caller's).
+///
+/// The registry goes first so that a `JoinHandle` that sees the result also
+/// sees the task gone from `RuntimeMetrics::num_alive_tasks` (the bug
+/// `alive_count_is_zero_once_the_join_handle_resolved`). Shutdown, which walks
+/// the registry, does not miss the task: we hold `RUNNING` and finish it here.
 ///
 /// # Safety
 /// Owner thread; the caller holds `RUNNING` and `held` references; the future is gone.
@@ -268,6 +273,8 @@ unsafe fn complete<F: Future + 'static, S: Schedule>(
     result: Result<F::Output, Cause>,
     held: usize,
 ) {
+    // The registry's reference stays counted until the `ref_dec` below.
+    let from_registry = cell.scheduler.release(ptr);
     // SAFETY: RUNNING gives exclusive access to the stage.
     cell.stage
         .with_mut(|s| unsafe { *s = Stage::Finished(result) });
@@ -292,7 +299,6 @@ unsafe fn complete<F: Future + 'static, S: Schedule>(
             }
         });
     }
-    let from_registry = cell.scheduler.release(ptr);
     if cell.header.state.ref_dec(held + from_registry as usize) {
         // SAFETY: that was the last reference.
         unsafe { dealloc::<F, S>(ptr) };
