@@ -168,6 +168,12 @@ pub mod fs {
     pub use kiwi_runtime::fs::*;
 }
 
+/// Child processes: [`Command`](process::Command), [`Child`](process::Child),
+/// exit awaited through a pidfd in the reactor.
+pub mod process {
+    pub use kiwi_runtime::process::*;
+}
+
 /// Signals.
 pub mod signal {
     pub use kiwi_runtime::signal::*;

@@ -84,6 +84,7 @@ pub mod io;
 mod join_set;
 mod loom;
 pub mod metrics;
+pub mod process;
 mod reactor;
 mod runtime;
 pub mod signal;

@@ -10,7 +10,8 @@
 //! - [`eventfd`]: the cross-thread doorbell, `EFD_CLOEXEC | EFD_NONBLOCK`;
 //! - [`socket`]: nonblocking, close-on-exec sockets from birth and the calls kiwi-net
 //!   needs (connect, accept4, readv, sendmsg with `MSG_NOSIGNAL`, options);
-//! - [`signal`]: signal handlers that ring an eventfd (`kiwi::signal`).
+//! - [`signal`]: signal handlers that ring an eventfd (`kiwi::signal`);
+//! - [`process`]: `pidfd_open`, and reads and writes on nonblocking pipes.
 //!
 //! Rules every function here keeps:
 //! - a new descriptor becomes an [`OwnedFd`](std::os::fd::OwnedFd) on the line that
@@ -20,6 +21,7 @@
 
 pub mod epoll;
 pub mod eventfd;
+pub mod process;
 pub mod signal;
 pub mod socket;
 
