@@ -207,7 +207,13 @@ fn read_line(r: &mut impl BufRead) -> String {
 #[test]
 fn every_server_exits_cleanly_on_sigterm() {
     with_deadline(60, || {
-        for example in ["echo_server", "http_hello", "kv_server", "chat_server"] {
+        for example in [
+            "echo_server",
+            "http_hello",
+            "kv_server",
+            "chat_server",
+            "hyper_hello",
+        ] {
             let server = Server::start(example, &["127.0.0.1:0"]);
             let conn = server.connect();
             let lines = server.stop(libc::SIGTERM, Duration::from_secs(10));
@@ -491,6 +497,69 @@ fn http_hello_with_curl_and_wrk() {
             );
         }
         server.interrupt(Duration::from_secs(10));
+    });
+}
+
+/// hyper on kiwi (issue 13): the same port speaks HTTP/1.1 and, with prior
+/// knowledge, HTTP/2. curl checks both; h2load multiplexes HTTP/2 streams on
+/// few connections; wrk hammers HTTP/1.1.
+#[test]
+fn hyper_hello_with_curl_h1_h2_h2load_and_wrk() {
+    with_deadline(90, || {
+        let server = Server::start("hyper_hello", &["127.0.0.1:0", "--workers", "2"]);
+        let url = format!("http://{}/", server.addr);
+        if have("curl") {
+            // HTTP/1.1: two URLs on one keep-alive connection.
+            let out = run_bounded(
+                command("curl").args(["-sS", "-i", "--http1.1", &url, &url]),
+                Duration::from_secs(20),
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{out:?}");
+            assert_eq!(text.matches("HTTP/1.1 200").count(), 2, "{text}");
+            assert_eq!(text.matches("Hello, World!").count(), 2, "{text}");
+            // HTTP/2: one URL per curl. curl 7.88 (Debian 12's) fails a reused
+            // prior-knowledge connection on its side (curl issue 10634, fixed in
+            // 7.89); h2load below covers many streams per connection.
+            let out = run_bounded(
+                command("curl").args(["-sS", "-i", "--http2-prior-knowledge", &url]),
+                Duration::from_secs(20),
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{out:?}");
+            assert!(text.starts_with("HTTP/2 200"), "{text}");
+            assert!(text.ends_with("Hello, World!"), "{text}");
+        }
+        if have("h2load") {
+            let out = run_bounded(
+                command("h2load").args(["-n", "4000", "-c", "4", "-m", "16", &url]),
+                Duration::from_secs(30),
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{out:?}");
+            println!("{text}");
+            assert!(
+                text.contains("4000 succeeded, 0 failed, 0 errored"),
+                "{text}"
+            );
+            assert!(text.contains("status codes: 4000 2xx"), "{text}");
+        }
+        if have("wrk") {
+            let out = run_bounded(
+                command("wrk").args(["-t1", "-c16", "-d2s", &url]),
+                Duration::from_secs(30),
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{out:?}");
+            println!("{text}");
+            assert!(text.contains("Requests/sec"), "{text}");
+            assert!(
+                !text.contains("Non-2xx") && !text.contains("Socket errors"),
+                "{text}"
+            );
+        }
+        let lines = server.interrupt(Duration::from_secs(10));
+        assert!(lines.iter().any(|l| l.contains("bye")), "{lines:?}");
     });
 }
 

@@ -1,0 +1,58 @@
+//! Run [hyper] 1.x on kiwi.
+//!
+//! hyper owns no runtime. It asks for three things through `hyper::rt`, and
+//! this crate gives each one from kiwi:
+//!
+//! | hyper asks for | so that it can | kiwi gives |
+//! |---|---|---|
+//! | `rt::Read` + `rt::Write` | move bytes | [`KiwiIo`] over any futures-io stream |
+//! | `rt::Timer` | time out idle connections, pace HTTP/2 pings | [`KiwiTimer`] over kiwi's timing wheel |
+//! | `rt::Executor` | run HTTP/2 streams and client connections as tasks | [`KiwiExecutor`], [`KiwiLocalExecutor`] |
+//!
+//! Serving one HTTP/1.1 connection, the whole loop:
+//!
+//! ```no_run
+//! use std::convert::Infallible;
+//! use http_body_util::Full;
+//! use hyper::{body::Bytes, server::conn::http1, service::service_fn, Request, Response};
+//! use kiwi_hyper::{KiwiIo, KiwiTimer};
+//!
+//! async fn hello(_: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+//!     Ok(Response::new(Full::new(Bytes::from("Hello, World!"))))
+//! }
+//!
+//! # fn main() -> std::io::Result<()> {
+//! kiwi::block_on(async {
+//!     let listener = kiwi::net::AsyncTcpListener::bind("127.0.0.1:8080").await?;
+//!     loop {
+//!         let (stream, _) = listener.accept().await?;
+//!         kiwi::spawn(async move {
+//!             let conn = http1::Builder::new()
+//!                 .timer(KiwiTimer::new())
+//!                 .serve_connection(KiwiIo::new(stream), service_fn(hello));
+//!             let _ = conn.await; // a client that goes away is not our error
+//!         });
+//!     }
+//! })
+//! # }
+//! ```
+//!
+//! Two things a reader may wonder about:
+//!
+//! - **hyper still pulls in part of tokio** (`tokio`'s `sync` module, for its
+//!   channels), though no tokio runtime ever runs: nothing here polls a tokio
+//!   reactor or timer.
+//! - **One copy on the read side.** hyper reads into its own buffer through
+//!   `ReadBufCursor`; filling it without `unsafe` means reading into kiwi's
+//!   buffer (`fill_buf`) and copying out with `put_slice`. The crate forbids
+//!   `unsafe`, and pays that copy.
+
+#![forbid(unsafe_code)]
+
+mod executor;
+mod io;
+mod timer;
+
+pub use executor::{KiwiExecutor, KiwiLocalExecutor};
+pub use io::{HyperIo, KiwiIo};
+pub use timer::{KiwiSleep, KiwiTimer};
