@@ -26,7 +26,7 @@ const CONTENDERS: &[&str] = &["kiwi", "tokio"];
 const WORKERS: usize = 2;
 
 /// Lets the calling thread run on every CPU again (B1 pinned it to CPU 1).
-fn unpin_current_thread() {
+pub(super) fn unpin_current_thread() {
     // SAFETY: cpu_set_t is plain data; we set bits in our own copy.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();

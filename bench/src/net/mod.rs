@@ -1,5 +1,5 @@
 //! Network benchmarks (B1 echo, B2 fixed-rate echo, B3 HTTP with wrk, B7 idle
-//! connections, B8 two workers): the servers (one shape per application for
+//! connections, B8 two workers, B9 hyper): the servers (one shape per application for
 //! every runtime, plus the C epoll echo floor), the load generators, and the
 //! drivers.
 //!
@@ -14,6 +14,7 @@ pub mod b2;
 pub mod b3;
 pub mod b7;
 pub mod b8;
+pub mod b9;
 pub mod http;
 pub mod load;
 pub mod proc;

@@ -5,6 +5,10 @@
 //!   read, until EOF.
 //! - `http`: see [`super::http`] (a minimal HTTP/1.1 keep-alive server).
 //! - `idle`: the task awaits a 1-byte read (B7: what an idle connection costs).
+//! - `hyper`: the task serves the connection with hyper 1.x's HTTP/1.1 server
+//!   and one `Hello, World!` service (B9); kiwi through `kiwi-hyper`
+//!   (`KiwiIo`, `KiwiTimer`), tokio through hyper-util (`TokioIo`,
+//!   `TokioTimer`). Same hyper code, same builder settings.
 //!
 //! `kiwi-bench server <kiwi|tokio|smol> <echo|http|idle> <workers> <port>`
 //! listens on 127.0.0.1:`port` and prints `listening`. `workers` 0 is the
@@ -52,18 +56,32 @@ pub enum App {
     Http,
     /// Park on a 1-byte read.
     Idle,
+    /// hyper's HTTP/1.1 server with a `Hello, World!` service.
+    Hyper,
 }
 
 impl App {
-    /// Parses `echo`, `http` or `idle`.
+    /// Parses `echo`, `http`, `idle` or `hyper`.
     pub fn parse(s: &str) -> Option<App> {
         match s {
             "echo" => Some(App::Echo),
             "http" => Some(App::Http),
             "idle" => Some(App::Idle),
+            "hyper" => Some(App::Hyper),
             _ => None,
         }
     }
+}
+
+type HelloBody = http_body_util::Full<hyper::body::Bytes>;
+
+/// B9's one hyper service, for both runtimes.
+async fn hyper_hello(
+    _: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<HelloBody>, std::convert::Infallible> {
+    Ok(hyper::Response::new(http_body_util::Full::new(
+        hyper::body::Bytes::from_static(b"Hello, World!"),
+    )))
 }
 
 /// Raises the soft descriptor limit to the hard one (B7 needs 10k sockets).
@@ -160,6 +178,15 @@ fn kiwi_serve(app: App, workers: usize, port: u16) -> io::Result<()> {
                     let mut b = [0u8; 1];
                     let _ = s.read(&mut b).await;
                 })),
+                App::Hyper => drop(kiwi::spawn(async move {
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .timer(kiwi_hyper::KiwiTimer::new())
+                        .serve_connection(
+                            kiwi_hyper::KiwiIo::new(s),
+                            hyper::service::service_fn(hyper_hello),
+                        )
+                        .await;
+                })),
             }
         }
     };
@@ -222,6 +249,15 @@ fn tokio_serve(app: App, workers: usize, port: u16) -> io::Result<()> {
                     let mut b = [0u8; 1];
                     let _ = s.read(&mut b).await;
                 })),
+                App::Hyper => drop(tokio::spawn(async move {
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .serve_connection(
+                            hyper_util::rt::TokioIo::new(s),
+                            hyper::service::service_fn(hyper_hello),
+                        )
+                        .await;
+                })),
             }
         }
     })
@@ -268,6 +304,8 @@ fn smol_serve(app: App, port: u16) -> io::Result<()> {
                         let _ = s.read(&mut b).await;
                     })
                     .detach(),
+                // B9 compares hyper on kiwi and on tokio only.
+                App::Hyper => return Err(io::Error::other("no hyper server for smol")),
             }
         }
     }))
