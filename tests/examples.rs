@@ -213,6 +213,7 @@ fn every_server_exits_cleanly_on_sigterm() {
             "kv_server",
             "chat_server",
             "hyper_hello",
+            "axum_app",
         ] {
             let server = Server::start(example, &["127.0.0.1:0"]);
             let conn = server.connect();
@@ -552,6 +553,69 @@ fn hyper_hello_with_curl_h1_h2_h2load_and_wrk() {
             let text = String::from_utf8_lossy(&out.stdout);
             assert!(out.status.success(), "{out:?}");
             println!("{text}");
+            assert!(text.contains("Requests/sec"), "{text}");
+            assert!(
+                !text.contains("Non-2xx") && !text.contains("Socket errors"),
+                "{text}"
+            );
+        }
+        let lines = server.interrupt(Duration::from_secs(10));
+        assert!(lines.iter().any(|l| l.contains("bye")), "{lines:?}");
+    });
+}
+
+/// `curl -sS -i` on `url` with `extra` arguments: (status line, body).
+fn curl(extra: &[&str], url: &str) -> (String, String) {
+    let out = run_bounded(
+        command("curl").args(["-sS", "-i"]).args(extra).arg(url),
+        Duration::from_secs(20),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (
+        head.lines().next().unwrap_or("").to_string(),
+        body.to_string(),
+    )
+}
+
+/// axum on kiwi (issue 13): every route answers as written, over HTTP/1.1
+/// and HTTP/2, state is shared across workers, and wrk sees no error.
+#[test]
+fn axum_app_routes_with_curl_and_wrk() {
+    with_deadline(90, || {
+        let server = Server::start("axum_app", &["127.0.0.1:0", "--workers", "2"]);
+        let base = format!("http://{}", server.addr);
+        if have("curl") {
+            for proto in ["--http1.1", "--http2-prior-knowledge"] {
+                let (status, body) = curl(&[proto], &format!("{base}/json"));
+                assert!(status.contains(" 200"), "{proto}: {status}");
+                assert_eq!(body, r#"{"runtime":"kiwi","server":"axum"}"#);
+                let (status, body) = curl(&[proto], &format!("{base}/users/7"));
+                assert!(status.contains(" 200"), "{proto}: {status}");
+                assert_eq!(body, r#"{"id":7,"name":"user-7"}"#);
+                let (status, _) = curl(&[proto], &format!("{base}/users/seven"));
+                assert!(status.contains(" 400"), "{proto}: {status}");
+                let (status, body) = curl(&[proto], &format!("{base}/nowhere"));
+                assert!(status.contains(" 404"), "{proto}: {status}");
+                assert_eq!(body, "not found\n");
+            }
+            // Ten increments, on fresh connections spread over both workers.
+            for i in 1..=10 {
+                let (_, body) = curl(&["-X", "POST"], &format!("{base}/count"));
+                assert_eq!(body, format!(r#"{{"count":{i}}}"#));
+            }
+            let (_, body) = curl(&[], &format!("{base}/count"));
+            assert_eq!(body, r#"{"count":10}"#);
+        }
+        if have("wrk") {
+            let url = format!("{base}/json");
+            let out = run_bounded(
+                command("wrk").args(["-t1", "-c16", "-d2s", &url]),
+                Duration::from_secs(30),
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{out:?}");
             assert!(text.contains("Requests/sec"), "{text}");
             assert!(
                 !text.contains("Non-2xx") && !text.contains("Socket errors"),

@@ -39,8 +39,9 @@
 //!
 //! Two things a reader may wonder about:
 //!
-//! - **hyper still pulls in part of tokio** (`tokio`'s `sync` module, for its
-//!   channels), though no tokio runtime ever runs: nothing here polls a tokio
+//! - **hyper still pulls in part of tokio** (its `sync` module, for hyper's
+//!   channels; with HTTP/2, `h2` adds `io-util` and `tokio-util`'s codec),
+//!   though no tokio runtime is ever built: nothing here polls a tokio
 //!   reactor or timer.
 //! - **One copy on the read side.** hyper reads into its own buffer through
 //!   `ReadBufCursor`; filling it without `unsafe` means reading into kiwi's

@@ -1,0 +1,141 @@
+//! An axum `Router` served by hyper on kiwi: a JSON route, a path parameter,
+//! a counter in shared state, and a 404 for everything else.
+//!
+//! ```sh
+//! cargo run --release --example axum_app -- 127.0.0.1:8080 [--workers N]
+//! curl http://127.0.0.1:8080/json
+//! curl http://127.0.0.1:8080/users/7
+//! curl -X POST http://127.0.0.1:8080/count
+//! curl -i http://127.0.0.1:8080/nowhere      # 404
+//! ```
+//!
+//! axum's `Router` is a tower `Service`; hyper-util's `TowerToHyperService`
+//! makes it a hyper service, and `kiwi-hyper` gives hyper its stream, timer
+//! and executor. No tokio runtime runs: `axum::serve` is not used (it needs
+//! tokio's listener), and neither is anything else that needs one. Known not
+//! to work here, because they call into a tokio runtime: axum's `ws`
+//! extractor (use `ws_echo`'s way: hyper's upgrade with async-tungstenite),
+//! tower-http's `TimeoutLayer` (tokio's sleep) and `ServeDir` (tokio's fs).
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::future::{select, Either};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use kiwi::net::{AsyncTcpListener, AsyncTcpStream};
+use kiwi_hyper::{KiwiExecutor, KiwiIo, KiwiTimer};
+use serde::Serialize;
+
+use common::{Args, Shutdown};
+
+const USAGE: &str = "axum_app ADDR [--workers N]";
+
+/// What every handler can reach: one counter, shared by all workers.
+#[derive(Clone, Default)]
+struct AppState {
+    hits: Arc<AtomicU64>,
+}
+
+#[derive(Serialize)]
+struct About {
+    runtime: &'static str,
+    server: &'static str,
+}
+
+#[derive(Serialize)]
+struct User {
+    id: u32,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct Count {
+    count: u64,
+}
+
+fn app() -> Router {
+    Router::new()
+        .route("/", get(|| async { "Hello from axum on kiwi!" }))
+        .route(
+            "/json",
+            get(|| async {
+                Json(About {
+                    runtime: "kiwi",
+                    server: "axum",
+                })
+            }),
+        )
+        // A path parameter; a non-number is refused by axum with a 400.
+        .route(
+            "/users/{id}",
+            get(|Path(id): Path<u32>| async move {
+                Json(User {
+                    id,
+                    name: format!("user-{id}"),
+                })
+            }),
+        )
+        .route(
+            "/count",
+            get(|State(s): State<AppState>| async move {
+                Json(Count {
+                    count: s.hits.load(Ordering::Relaxed),
+                })
+            })
+            .post(|State(s): State<AppState>| async move {
+                Json(Count {
+                    count: s.hits.fetch_add(1, Ordering::Relaxed) + 1,
+                })
+            }),
+        )
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .with_state(AppState::default())
+}
+
+fn main() -> io::Result<()> {
+    let args = Args::parse(USAGE);
+    let rt = args.runtime()?;
+    rt.block_on(async {
+        let listener = AsyncTcpListener::bind(args.addr.as_str()).await?;
+        let router = app();
+        common::serve(listener, "axum_app", move |stream, peer, stop| {
+            connection(router.clone(), stream, peer, stop)
+        })
+        .await
+    })
+}
+
+/// Serves one connection (HTTP/1.1 or h2c) until the client leaves or the
+/// server stops, then finishes in-flight requests (`graceful_shutdown`).
+async fn connection(
+    router: Router,
+    stream: AsyncTcpStream,
+    _peer: SocketAddr,
+    stop: Shutdown,
+) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut builder = auto::Builder::new(KiwiExecutor::new());
+    builder.http1().timer(KiwiTimer::new());
+    builder.http2().timer(KiwiTimer::new());
+    let service = TowerToHyperService::new(router);
+    let mut conn = pin!(builder.serve_connection(KiwiIo::new(stream), service));
+    let done = match select(conn.as_mut(), pin!(stop.wait())).await {
+        Either::Left((done, _)) => done,
+        Either::Right(((), _)) => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    done.map_err(io::Error::other)
+}
