@@ -564,6 +564,45 @@ fn hyper_hello_with_curl_h1_h2_h2load_and_wrk() {
     });
 }
 
+/// The hyper client on kiwi against the hyper server on kiwi, both protocols;
+/// a refused connection and a bad URL are clear errors.
+#[test]
+fn hyper_client_fetches_from_hyper_hello() {
+    with_deadline(60, || {
+        let server = Server::start("hyper_hello", &["127.0.0.1:0"]);
+        let url = format!("http://{}/", server.addr);
+        for extra in [&[][..], &["--http2"][..]] {
+            let out = run_bounded(
+                command(example("hyper_client")).arg(&url).args(extra),
+                Duration::from_secs(20),
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{extra:?}: {out:?}");
+            assert_eq!(text, "status: 200\nbody: 13 bytes\n", "{extra:?}");
+        }
+        server.interrupt(Duration::from_secs(10));
+        // The server is gone now: connecting is refused.
+        let out = run_bounded(
+            command(example("hyper_client")).arg(&url),
+            Duration::from_secs(20),
+        );
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("refused"),
+            "{out:?}"
+        );
+        let out = run_bounded(
+            command(example("hyper_client")).arg("https://example.invalid/"),
+            Duration::from_secs(20),
+        );
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("only http://"),
+            "{out:?}"
+        );
+    });
+}
+
 /// `curl -sS -i` on `url` with `extra` arguments: (status line, body).
 fn curl(extra: &[&str], url: &str) -> (String, String) {
     let out = run_bounded(
