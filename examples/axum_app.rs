@@ -7,6 +7,7 @@
 //! curl http://127.0.0.1:8080/users/7
 //! curl -X POST http://127.0.0.1:8080/count
 //! curl -i http://127.0.0.1:8080/nowhere      # 404
+//! curl http://127.0.0.1:8080/sleep/500       # answers after 500 ms
 //! ```
 //!
 //! axum's `Router` is a tower `Service`; hyper-util's `TowerToHyperService`
@@ -25,6 +26,7 @@ use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -97,6 +99,15 @@ fn app() -> Router {
                 Json(Count {
                     count: s.hits.fetch_add(1, Ordering::Relaxed) + 1,
                 })
+            }),
+        )
+        // A slow response (on kiwi's timer), to watch graceful shutdown
+        // finish it: capped at 10 s.
+        .route(
+            "/sleep/{ms}",
+            get(|Path(ms): Path<u64>| async move {
+                kiwi::time::sleep(Duration::from_millis(ms.min(10_000))).await;
+                format!("slept {ms} ms\n")
             }),
         )
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })

@@ -564,6 +564,43 @@ fn hyper_hello_with_curl_h1_h2_h2load_and_wrk() {
     });
 }
 
+/// Graceful shutdown with requests in flight (issue 13): SIGTERM while five
+/// slow responses are being prepared; every one of them completes, then the
+/// server exits cleanly.
+#[test]
+fn axum_app_finishes_requests_in_flight_on_sigterm() {
+    with_deadline(60, || {
+        if !have("curl") {
+            return;
+        }
+        let server = Server::start("axum_app", &["127.0.0.1:0", "--workers", "2"]);
+        let url = format!("http://{}/sleep/1500", server.addr);
+        let curls: Vec<Child> = (0..5)
+            .map(|i| {
+                let proto = if i % 2 == 0 {
+                    "--http1.1"
+                } else {
+                    "--http2-prior-knowledge"
+                };
+                command("curl")
+                    .args(["-sS", proto, &url])
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        // Let every request reach its handler, then stop the server.
+        std::thread::sleep(Duration::from_millis(500));
+        let lines = server.stop(libc::SIGTERM, Duration::from_secs(10));
+        assert!(lines.iter().any(|l| l.contains("bye")), "{lines:?}");
+        for c in curls {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "{out:?}");
+            assert_eq!(out.stdout, b"slept 1500 ms\n");
+        }
+    });
+}
+
 /// The hyper client on kiwi against the hyper server on kiwi, both protocols;
 /// a refused connection and a bad URL are clear errors.
 #[test]
