@@ -105,6 +105,9 @@ struct State {
     queue: VecDeque<Notified<PoolScheduler>>,
     threads: usize,
     idle: usize,
+    /// Threads that left the loop (no longer counted in `threads`, so a new
+    /// job starts a new thread) but whose `on_thread_stop` has not run yet.
+    stopping: usize,
     shutdown: bool,
 }
 
@@ -170,8 +173,8 @@ impl Pool {
             let spawned = std::thread::Builder::new()
                 .name(self.config.thread_name.clone())
                 .spawn(move || {
-                    let _hooks = pool.config.hooks.enter();
-                    pool.run();
+                    let hooks = pool.config.hooks.enter();
+                    pool.run(hooks);
                 });
             // If no thread can be started, the job waits for a busy thread to
             // finish; with zero threads it waits until shutdown cancels it.
@@ -182,7 +185,13 @@ impl Pool {
         Ok(())
     }
 
-    fn run(self: &Arc<Self>) {
+    /// The thread's loop. The thread leaves `threads` under the same lock
+    /// that decided it leaves (so a job pushed meanwhile starts a new
+    /// thread), but stays in `stopping` until its `on_thread_stop` hook ran:
+    /// `shutdown` waits for both, so it returns only after every stop hook
+    /// (the bug `thread_hooks_run_on_every_worker_and_blocking_thread` caught
+    /// now and then: the hook ran after `shutdown` had returned).
+    fn run(self: &Arc<Self>, hooks: HooksGuard<'_>) {
         let mut state = self.lock();
         loop {
             if let Some(task) = state.queue.pop_front() {
@@ -206,6 +215,10 @@ impl Pool {
             }
         }
         state.threads -= 1;
+        state.stopping += 1;
+        drop(state);
+        drop(hooks);
+        self.lock().stopping -= 1;
         self.exited.notify_all();
     }
 
@@ -223,7 +236,7 @@ impl Pool {
             task.shutdown();
         }
         let mut state = self.lock();
-        while state.threads > 0 {
+        while state.threads + state.stopping > 0 {
             let now = Instant::now();
             if now >= deadline {
                 break;
