@@ -64,7 +64,11 @@
 //! without waking them. A `Sleep` registered there re-registers with the
 //! current driver at its next poll.
 
+mod pause;
 pub(crate) mod remote;
+
+use pause::MOCK_DRIVERS;
+pub use pause::{advance_current, is_paused_current, now, pause_current, resume_current};
 
 use crate::clock::Clock;
 use crate::wheel::{Key, Wheel};
@@ -73,7 +77,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
@@ -127,33 +131,6 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Rc<Inner>>) -> R) -> R {
         // Thread-locals already destroyed (thread teardown): no driver.
         Err(_) => (f.take().expect("not called yet"))(None),
     }
-}
-
-/// How many drivers on a mock clock exist, process-wide.
-///
-/// While there are none, every driver reads `Instant::now()`, so [`now`] can
-/// skip the thread-local lookup: `sleep(d)` and `timeout(d, ..)` then pay one
-/// relaxed load instead. Relaxed is enough: a driver is `!Send`, so the one
-/// installed on this thread was created (and counted) on this thread.
-static MOCK_DRIVERS: AtomicUsize = AtomicUsize::new(0);
-
-/// Now, according to the current driver's clock if one is installed on this
-/// thread (so that mock and paused clocks work), else `Instant::now()`.
-///
-/// This is the time timers go by. `Instant::now()` stays real time: while a
-/// runtime's clock is paused, the two differ.
-///
-/// # Examples
-///
-/// ```
-/// let before = std::time::Instant::now();
-/// assert!(kiwi_time::now() >= before); // no driver here: real time
-/// ```
-pub fn now() -> Instant {
-    if MOCK_DRIVERS.load(Ordering::Relaxed) == 0 {
-        return Instant::now();
-    }
-    with_current(|c| c.map(|inner| inner.clock().now())).unwrap_or_else(Instant::now)
 }
 
 /// A per-thread timer driver. See the [module docs](self).
@@ -300,52 +277,9 @@ impl Driver {
     pub fn process(&self) -> Turn {
         self.inner.process()
     }
-
-    /// Pauses the driver's clock, if it is [pausable](Clock::pausable):
-    /// from now on it moves only by [`Driver::advance`]. Returns false for
-    /// another kind of clock.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use kiwi_time::clock::Clock;
-    /// use kiwi_time::driver::Driver;
-    /// use std::task::Waker;
-    ///
-    /// let driver = Driver::with_clock(Waker::noop().clone(), Clock::pausable());
-    /// assert!(driver.pause());
-    /// assert!(driver.clock().is_paused());
-    /// driver.resume();
-    /// assert!(!driver.clock().is_paused());
-    /// ```
-    pub fn pause(&self) -> bool {
-        self.inner.pause()
-    }
-
-    /// Starts a paused clock again, at real speed, from where it stands.
-    pub fn resume(&self) {
-        self.inner.shared.clock.resume();
-    }
-
-    /// Moves a paused clock forward by `by` and fires the timers that fell
-    /// due; does nothing to a running clock but fire what is due.
-    pub fn advance(&self, by: std::time::Duration) -> Turn {
-        self.inner.shared.clock.advance_paused(by);
-        self.inner.process()
-    }
 }
 
 impl Inner {
-    fn pause(&self) -> bool {
-        if self.shared.clock.pause() || self.shared.clock.is_paused() {
-            if !self.counted.replace(true) {
-                MOCK_DRIVERS.fetch_add(1, Ordering::Relaxed);
-            }
-            return true;
-        }
-        false
-    }
-
     fn has_work(&self) -> bool {
         !self.wheel.borrow().is_empty() || self.shared.has_ops()
     }
@@ -643,32 +577,4 @@ impl fmt::Debug for DriverGuard<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DriverGuard").finish_non_exhaustive()
     }
-}
-
-/// Pauses the clock of this thread's driver; see [`Driver::pause`]. False if
-/// there is no driver here or its clock cannot pause.
-pub fn pause_current() -> bool {
-    with_current(|c| c.is_some_and(|inner| inner.pause()))
-}
-
-/// Resumes the clock of this thread's driver; see [`Driver::resume`].
-pub fn resume_current() {
-    with_current(|c| {
-        if let Some(inner) = c {
-            inner.shared.clock.resume();
-        }
-    });
-}
-
-/// Whether this thread's driver's clock is paused.
-pub fn is_paused_current() -> bool {
-    with_current(|c| c.is_some_and(|inner| inner.shared.clock.is_paused()))
-}
-
-/// Advances this thread's driver's paused clock by `by` and fires the timers
-/// that fell due; see [`Driver::advance`]. `None` without a driver.
-pub fn advance_current(by: std::time::Duration) -> Option<Turn> {
-    let inner = with_current(|c| c.cloned())?;
-    inner.shared.clock.advance_paused(by);
-    Some(inner.process())
 }
