@@ -20,10 +20,11 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/hyper.rs"]
+mod serve_hyper;
 
 use std::io;
 use std::net::SocketAddr;
-use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,11 +33,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use futures_util::future::{select, Either};
-use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use kiwi::net::{AsyncTcpListener, AsyncTcpStream};
-use kiwi_hyper::{KiwiExecutor, KiwiIo, KiwiTimer};
 use serde::Serialize;
 
 use common::{Args, Shutdown};
@@ -135,18 +133,5 @@ async fn connection(
     _peer: SocketAddr,
     stop: Shutdown,
 ) -> io::Result<()> {
-    stream.set_nodelay(true)?;
-    let mut builder = auto::Builder::new(KiwiExecutor::new());
-    builder.http1().timer(KiwiTimer::new());
-    builder.http2().timer(KiwiTimer::new());
-    let service = TowerToHyperService::new(router);
-    let mut conn = pin!(builder.serve_connection(KiwiIo::new(stream), service));
-    let done = match select(conn.as_mut(), pin!(stop.wait())).await {
-        Either::Left((done, _)) => done,
-        Either::Right(((), _)) => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
-        }
-    };
-    done.map_err(io::Error::other)
+    serve_hyper::connection(stream, TowerToHyperService::new(router), stop).await
 }

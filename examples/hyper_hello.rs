@@ -16,20 +16,18 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/hyper.rs"]
+mod serve_hyper;
 
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::pin;
 
-use futures_util::future::{select, Either};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::server::conn::auto;
 use kiwi::net::{AsyncTcpListener, AsyncTcpStream};
-use kiwi_hyper::{KiwiExecutor, KiwiIo, KiwiTimer};
 
 use common::{Args, Shutdown};
 
@@ -52,18 +50,5 @@ async fn hello(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible
 
 /// Serves one connection until the client leaves or the server stops.
 async fn connection(stream: AsyncTcpStream, _peer: SocketAddr, stop: Shutdown) -> io::Result<()> {
-    stream.set_nodelay(true)?;
-    let mut builder = auto::Builder::new(KiwiExecutor::new());
-    builder.http1().timer(KiwiTimer::new());
-    builder.http2().timer(KiwiTimer::new());
-    let mut conn = pin!(builder.serve_connection(KiwiIo::new(stream), service_fn(hello)));
-    let done = match select(conn.as_mut(), pin!(stop.wait())).await {
-        Either::Left((done, _)) => done,
-        Either::Right(((), _)) => {
-            // Finish what is in flight, accept no new request, then close.
-            conn.as_mut().graceful_shutdown();
-            conn.await
-        }
-    };
-    done.map_err(io::Error::other)
+    serve_hyper::connection(stream, service_fn(hello), stop).await
 }

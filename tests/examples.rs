@@ -194,6 +194,22 @@ fn connect(addr: SocketAddr) -> TcpStream {
     s
 }
 
+/// `wrk -t1 -c16 -d2s` on `url`: it must finish and see no error.
+fn wrk_without_errors(url: &str) {
+    let out = run_bounded(
+        command("wrk").args(["-t1", "-c16", "-d2s", url]),
+        Duration::from_secs(30),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    println!("{text}");
+    assert!(text.contains("Requests/sec"), "{text}");
+    assert!(
+        !text.contains("Non-2xx") && !text.contains("Socket errors"),
+        "{text}"
+    );
+}
+
 fn read_line(r: &mut impl BufRead) -> String {
     let mut line = String::new();
     r.read_line(&mut line).unwrap();
@@ -484,18 +500,7 @@ fn http_hello_with_curl_and_wrk() {
             assert!(text.contains("Content-Length: 13"), "{text}");
         }
         if have("wrk") {
-            let out = run_bounded(
-                command("wrk").args(["-t1", "-c16", "-d2s", &url]),
-                Duration::from_secs(30),
-            );
-            let text = String::from_utf8_lossy(&out.stdout);
-            assert!(out.status.success(), "{out:?}");
-            println!("{text}");
-            assert!(text.contains("Requests/sec"), "{text}");
-            assert!(
-                !text.contains("Non-2xx") && !text.contains("Socket errors"),
-                "{text}"
-            );
+            wrk_without_errors(&url);
         }
         server.interrupt(Duration::from_secs(10));
     });
@@ -546,18 +551,7 @@ fn hyper_hello_with_curl_h1_h2_h2load_and_wrk() {
             assert!(text.contains("status codes: 4000 2xx"), "{text}");
         }
         if have("wrk") {
-            let out = run_bounded(
-                command("wrk").args(["-t1", "-c16", "-d2s", &url]),
-                Duration::from_secs(30),
-            );
-            let text = String::from_utf8_lossy(&out.stdout);
-            assert!(out.status.success(), "{out:?}");
-            println!("{text}");
-            assert!(text.contains("Requests/sec"), "{text}");
-            assert!(
-                !text.contains("Non-2xx") && !text.contains("Socket errors"),
-                "{text}"
-            );
+            wrk_without_errors(&url);
         }
         let lines = server.interrupt(Duration::from_secs(10));
         assert!(lines.iter().any(|l| l.contains("bye")), "{lines:?}");
@@ -685,18 +679,7 @@ fn axum_app_routes_with_curl_and_wrk() {
             assert_eq!(body, r#"{"count":10}"#);
         }
         if have("wrk") {
-            let url = format!("{base}/json");
-            let out = run_bounded(
-                command("wrk").args(["-t1", "-c16", "-d2s", &url]),
-                Duration::from_secs(30),
-            );
-            let text = String::from_utf8_lossy(&out.stdout);
-            assert!(out.status.success(), "{out:?}");
-            assert!(text.contains("Requests/sec"), "{text}");
-            assert!(
-                !text.contains("Non-2xx") && !text.contains("Socket errors"),
-                "{text}"
-            );
+            wrk_without_errors(&format!("{base}/json"));
         }
         let lines = server.interrupt(Duration::from_secs(10));
         assert!(lines.iter().any(|l| l.contains("bye")), "{lines:?}");
