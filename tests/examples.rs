@@ -230,6 +230,7 @@ fn every_server_exits_cleanly_on_sigterm() {
             "chat_server",
             "hyper_hello",
             "axum_app",
+            "ws_echo",
         ] {
             let server = Server::start(example, &["127.0.0.1:0"]);
             let conn = server.connect();
@@ -631,6 +632,54 @@ fn hyper_client_fetches_from_hyper_hello() {
             String::from_utf8_lossy(&out.stderr).contains("only http://"),
             "{out:?}"
         );
+    });
+}
+
+/// WebSocket through hyper's upgrade (issue 13): text, binary, ping and
+/// close, from an async-tungstenite client on kiwi; a plain request gets 426.
+#[test]
+fn ws_echo_round_trips_text_binary_ping_and_close() {
+    use async_tungstenite::tungstenite::Message;
+    use futures_util::{SinkExt, StreamExt};
+    with_deadline(60, || {
+        let server = Server::start("ws_echo", &["127.0.0.1:0"]);
+        let addr = server.addr;
+        kiwi::block_on(async move {
+            let stream = kiwi::net::AsyncTcpStream::connect(addr).await.unwrap();
+            let (mut ws, res) = async_tungstenite::client_async(format!("ws://{addr}/"), stream)
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 101);
+            ws.send(Message::text("hello, kiwi")).await.unwrap();
+            assert_eq!(
+                ws.next().await.unwrap().unwrap(),
+                Message::text("hello, kiwi")
+            );
+            let bytes: Vec<u8> = (0..=255).collect();
+            ws.send(Message::binary(bytes.clone())).await.unwrap();
+            assert_eq!(ws.next().await.unwrap().unwrap(), Message::binary(bytes));
+            ws.send(Message::Ping(b"are you there".to_vec().into()))
+                .await
+                .unwrap();
+            assert_eq!(
+                ws.next().await.unwrap().unwrap(),
+                Message::Pong(b"are you there".to_vec().into())
+            );
+            ws.close(None).await.unwrap();
+            // The server answers the close; then the stream ends.
+            while let Some(msg) = ws.next().await {
+                match msg {
+                    Ok(Message::Close(_)) => {}
+                    Ok(other) => panic!("after close: {other:?}"),
+                    Err(e) => panic!("after close: {e}"),
+                }
+            }
+        });
+        if have("curl") {
+            let (status, _) = curl(&[], &format!("http://{addr}/"));
+            assert!(status.contains(" 426"), "{status}");
+        }
+        server.interrupt(Duration::from_secs(10));
     });
 }
 
