@@ -640,7 +640,7 @@ fn hyper_client_fetches_from_hyper_hello() {
 #[test]
 fn ws_echo_round_trips_text_binary_ping_and_close() {
     use async_tungstenite::tungstenite::Message;
-    use futures_util::{SinkExt, StreamExt};
+    use futures_util::StreamExt;
     with_deadline(60, || {
         let server = Server::start("ws_echo", &["127.0.0.1:0"]);
         let addr = server.addr;
