@@ -8,6 +8,7 @@ use std::task::{ready, Context, Poll};
 
 use futures_util::io::{AsyncBufRead, AsyncRead, AsyncWrite};
 use hyper::rt::{Read, ReadBuf, ReadBufCursor, Write};
+use kiwi::io::IsWriteVectored;
 use pin_project_lite::pin_project;
 
 pin_project! {
@@ -19,6 +20,14 @@ pin_project! {
     /// zeroing of hyper's buffer first. Every kiwi stream is. Anything else,
     /// a TLS stream for one, goes through a `BufReader` first:
     /// `KiwiIo::new(BufReader::new(tls))`.
+    ///
+    /// hyper asks `is_write_vectored` once per connection, to choose between
+    /// handing the stream a header buffer and body chunks as separate slices
+    /// and copying them into one buffer first. futures-io cannot answer, so the
+    /// stream must also implement kiwi's sealed [`IsWriteVectored`]: kiwi's
+    /// streams say yes (one `sendmsg` for all slices), a `BufReader` says no
+    /// (it cannot see whether the stream inside gathers), which is the safe
+    /// answer for TLS.
     ///
     /// # Examples
     ///
@@ -108,7 +117,11 @@ impl<T: AsyncBufRead + AsyncWrite + Unpin> Read for KiwiIo<T> {
     }
 }
 
-impl<T: AsyncBufRead + AsyncWrite + Unpin> Write for KiwiIo<T> {
+impl<T: AsyncBufRead + AsyncWrite + IsWriteVectored + Unpin> Write for KiwiIo<T> {
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

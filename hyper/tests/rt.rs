@@ -1,7 +1,7 @@
 //! kiwi-hyper's pieces under hyper itself: a served connection over a kiwi
 //! socket pair, hyper's header timeout on kiwi's (paused) clock, the timer's
 //! in-place reset, HTTP/2 streams on the executor, and the auto traits hyper
-//! requires of a sleep.
+//! requires of a sleep, and the vectored-write answer hyper gets.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -25,6 +25,28 @@ fn send_sync_unpin<T: Send + Sync + Unpin>() {}
 fn sleeps_are_send_sync_and_unpin() {
     send_sync_unpin::<kiwi::time::Sleep>();
     send_sync_unpin::<KiwiSleep>();
+}
+
+/// hyper gathers header and body into one `sendmsg` only if asked to: kiwi's
+/// streams say they can, a `BufReader` (around TLS, say) says it cannot.
+#[kiwi::test]
+async fn kiwi_streams_report_vectored_writes_to_hyper() {
+    use hyper::rt::Write;
+    let (a, b) = AsyncUnixStream::pair().unwrap();
+    assert!(KiwiIo::new(a).is_write_vectored());
+    assert!(!KiwiIo::new(kiwi::io::BufReader::new(b)).is_write_vectored());
+    let (tcp, _accepted) = tcp_pair().await;
+    assert!(KiwiIo::new(tcp).is_write_vectored());
+}
+
+async fn tcp_pair() -> (kiwi::net::AsyncTcpStream, kiwi::net::AsyncTcpStream) {
+    let listener = kiwi::net::AsyncTcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (client, accepted) =
+        kiwi::join!(kiwi::net::AsyncTcpStream::connect(addr), listener.accept());
+    (client.unwrap(), accepted.unwrap().0)
 }
 
 async fn hello(_: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
