@@ -11,6 +11,9 @@
 //! does the parsing and formatting, so what differs is the runtime under it
 //! and the adapter (kiwi's read is one extra copy, out of the stream's buffer
 //! into hyper's).
+//!
+//! The same two configurations then serve one axum `Router`: `axum::serve` on
+//! tokio against the equivalent code on kiwi (see [`super::axum`]).
 
 use std::io;
 
@@ -28,17 +31,21 @@ pub fn run(rounds: usize) -> io::Result<String> {
     }
     let perf = perf_available();
     let mut out = String::new();
-    for (workers, server_cpu, wrk_cpu) in [(0, Some(0), Some(1)), (2, None, None)] {
+    let configs = [(0, Some(0), Some(1)), (2, None, None)];
+    for (app, (workers, server_cpu, wrk_cpu)) in ["hyper", "axum"]
+        .into_iter()
+        .flat_map(|app| configs.map(|c| (app, c)))
+    {
         if workers > 0 {
             unpin_current_thread();
         }
         let title = match workers {
-            0 => "B9 hyper on one worker, wrk -t1 -c256 -d3s (server CPU 0, wrk CPU 1)".to_string(),
-            n => format!("B9 hyper on {n} workers, wrk -t1 -c256 -d3s (unpinned)"),
+            0 => format!("B9 {app} on one worker, wrk -t1 -c256 -d3s (server CPU 0, wrk CPU 1)"),
+            n => format!("B9 {app} on {n} workers, wrk -t1 -c256 -d3s (unpinned)"),
         };
         let mut table = Table::new(&title, CONTENDERS);
         table.run_rounds(rounds, |c| {
-            let server = Server::start(CONTENDERS[c], "hyper", workers, server_cpu)?;
+            let server = Server::start(CONTENDERS[c], app, workers, server_cpu)?;
             let mut figures = Vec::new();
             for (label, pipeline) in [("depth 1", false), ("pipelined 16", true)] {
                 let r = wrk(&server, wrk_cpu, pipeline, perf)?;

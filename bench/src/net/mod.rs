@@ -1,5 +1,5 @@
 //! Network benchmarks (B1 echo, B2 fixed-rate echo, B3 HTTP with wrk, B7 idle
-//! connections, B8 two workers, B9 hyper): the servers (one shape per application for
+//! connections, B8 two workers, B9 hyper and axum): the servers (one shape per application for
 //! every runtime, plus the C epoll echo floor), the load generators, and the
 //! drivers.
 //!
@@ -9,6 +9,7 @@
 //! time comes from `/proc/PID/stat` and its syscalls from `perf stat`, both
 //! over the measured window only.
 
+pub mod axum;
 pub mod b1;
 pub mod b2;
 pub mod b3;

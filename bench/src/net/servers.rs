@@ -9,6 +9,8 @@
 //!   and one `Hello, World!` service (B9); kiwi through `kiwi-hyper`
 //!   (`KiwiIo`, `KiwiTimer`), tokio through hyper-util (`TokioIo`,
 //!   `TokioTimer`). Same hyper code, same builder settings.
+//! - `axum`: one axum `Router` (B9), through `axum::serve` on tokio and the
+//!   equivalent per-connection code on kiwi (see [`super::axum`]).
 //!
 //! `kiwi-bench server <kiwi|tokio|smol> <echo|http|idle> <workers> <port>`
 //! listens on 127.0.0.1:`port` and prints `listening`. `workers` 0 is the
@@ -58,16 +60,19 @@ pub enum App {
     Idle,
     /// hyper's HTTP/1.1 server with a `Hello, World!` service.
     Hyper,
+    /// An axum `Router` answering `Hello, World!`.
+    Axum,
 }
 
 impl App {
-    /// Parses `echo`, `http`, `idle` or `hyper`.
+    /// Parses `echo`, `http`, `idle`, `hyper` or `axum`.
     pub fn parse(s: &str) -> Option<App> {
         match s {
             "echo" => Some(App::Echo),
             "http" => Some(App::Http),
             "idle" => Some(App::Idle),
             "hyper" => Some(App::Hyper),
+            "axum" => Some(App::Axum),
             _ => None,
         }
     }
@@ -149,6 +154,9 @@ fn kiwi_serve(app: App, workers: usize, port: u16) -> io::Result<()> {
                 .flat_map(|(_, get)| workers.clone().map(|i| get(metrics.worker(i))));
             busy.chain(counters).collect()
         });
+        let router = super::axum::router();
+        // Never closed: the stop signal axum's connections watch, unused here.
+        let (_keep_open, stop) = async_channel::bounded::<()>(1);
         loop {
             let (mut s, _) = listener.accept().await?;
             s.set_nodelay(true)?;
@@ -187,6 +195,11 @@ fn kiwi_serve(app: App, workers: usize, port: u16) -> io::Result<()> {
                         )
                         .await;
                 })),
+                App::Axum => drop(kiwi::spawn(super::axum::kiwi_connection(
+                    s,
+                    router.clone(),
+                    stop.clone(),
+                ))),
             }
         }
     };
@@ -220,6 +233,9 @@ fn tokio_serve(app: App, workers: usize, port: u16) -> io::Result<()> {
                 .map(|i| micros(metrics.worker_total_busy_duration(i)))
                 .collect()
         });
+        if app == App::Axum {
+            return super::axum::tokio_serve(listener).await;
+        }
         loop {
             let (mut s, _) = listener.accept().await?;
             s.set_nodelay(true)?;
@@ -258,6 +274,7 @@ fn tokio_serve(app: App, workers: usize, port: u16) -> io::Result<()> {
                         )
                         .await;
                 })),
+                App::Axum => unreachable!("served by axum::serve above"),
             }
         }
     })
@@ -305,7 +322,7 @@ fn smol_serve(app: App, port: u16) -> io::Result<()> {
                     })
                     .detach(),
                 // B9 compares hyper on kiwi and on tokio only.
-                App::Hyper => return Err(io::Error::other("no hyper server for smol")),
+                App::Hyper | App::Axum => return Err(io::Error::other("no hyper server for smol")),
             }
         }
     }))
