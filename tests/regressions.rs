@@ -74,7 +74,7 @@ fn pinned_future_moved_before_drop() {
     });
 }
 
-/// Bug (found in review): a panic in a `block_on` root future skipped the
+/// Bug: a panic in a `block_on` root future skipped the
 /// worker's shutdown, so a `spawn_local` task whose waker lived on another
 /// thread was later freed there by the last waker, dropping its `!Send` future
 /// on the wrong thread (and its JoinHandle never resolved).

@@ -43,7 +43,7 @@ use kiwi_runtime::io::{Direction, Io, Registration, Source};
 use kiwi_runtime::metrics::IoMetrics;
 use kiwi_runtime::sys::socket as sys;
 
-use super::{poll_flush_reg, Shared};
+use super::{poll_flush_reg, StreamSource};
 
 /// How long a closing socket keeps reading (and discarding) while it waits for
 /// the peer's EOF.
@@ -53,7 +53,7 @@ pub const DRAIN_BOUND: Duration = Duration::from_secs(2);
 const DRAIN_CHUNK: usize = 4096;
 
 /// Runs the close path for the last user handle; see the module docs.
-pub(crate) fn close(reg: Registration<Shared>) {
+pub(crate) fn close(reg: Registration<StreamSource>) {
     let s = reg.source();
     if s.discard.load(Ordering::Relaxed) {
         let _ = reg.deregister();
@@ -105,7 +105,7 @@ enum Drain {
 }
 
 /// Reads and discards what is already queued (a bounded number of reads).
-fn drain_now(s: &Shared) -> Drain {
+fn drain_now(s: &StreamSource) -> Drain {
     let mut chunk = [0u8; DRAIN_CHUNK];
     for _ in 0..16 {
         match sys::recv(s.fd(), &mut chunk, false) {
@@ -123,7 +123,7 @@ fn drain_now(s: &Shared) -> Drain {
 /// closes the descriptor) and updates the counters when dropped, whether it
 /// finished or the runtime dropped it at shutdown.
 struct Closing {
-    reg: Registration<Shared>,
+    reg: Registration<StreamSource>,
     metrics: Arc<IoMetrics>,
     finished: bool,
 }

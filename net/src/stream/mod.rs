@@ -1,55 +1,44 @@
 //! The machinery shared by every byte stream (TCP and Unix): Kiwi's
 //! `TcpConnection`, as a pair of `poll_*` functions instead of callbacks.
 //!
-//! A stream is two halves that meet in one socket:
+//! A stream is two halves that meet in one socket, one file each:
 //!
-//! - **the read side** ([`ReadState`]) is owned by whoever reads (`&mut`): a
-//!   [`Buffer`] filled by one `readv` into its free space plus a stack spill. It
-//!   backs `AsyncBufRead`; `AsyncRead` serves buffered bytes first and lets reads
-//!   of at least [`BYPASS`] bytes go straight into the caller's slice, skipping
-//!   the copy. A short read proves the kernel queue empty, so it clears readiness
-//!   without paying for an `EAGAIN` (`Io::Drained`); EOF and errors never do.
-//! - **the write side** lives in [`Shared`], the `Arc` the reactor holds, because
-//!   the reactor flushes it; see `shared.rs`.
+//! - `read.rs`: **the read side** ([`ReadState`]), owned by whoever reads
+//!   (`&mut`), a buffer that backs `AsyncBufRead`;
+//! - `write.rs`: **the write side**, an output buffer that `poll_write` fills
+//!   and the reactor flushes, with the invariant that keeps every accepted
+//!   byte on its way to the kernel;
+//! - `source.rs`: [`StreamSource`], the `Arc` the reactor holds (socket,
+//!   readiness, output buffer);
+//! - `close.rs`: the close path that runs when the last handle is dropped.
 //!
-//! [`Conn`] is the user's handle to the socket (its registration). Dropping the
-//! last one runs the close path in `close.rs`.
+//! [`Conn`] is the user's handle to the socket (its registration), and this
+//! file holds what is neither side: making one, taking the descriptor back
+//! out, connecting, and the options.
 
 mod close;
-pub use close::DRAIN_BOUND;
-mod shared;
+mod read;
+mod source;
+mod write;
 
-use std::io::{self, IoSlice, IoSliceMut};
+pub use close::DRAIN_BOUND;
+
+use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::Ordering;
-use std::task::{ready, Context, Poll};
+use std::task::{ready, Poll};
 use std::time::Duration;
 
-use kiwi_runtime::coop;
-use kiwi_runtime::io::{Direction, Io, Registration, Source};
+use kiwi_runtime::io::{Direction, Registration, Source};
 use kiwi_runtime::sys::socket as sys;
 
-use crate::buffer::{Buffer, INITIAL};
-pub(crate) use shared::Shared;
-pub use shared::{DEFAULT_HIGH_WATER, DEFAULT_LINGER_FLUSH};
-
-/// Reads of at least this many bytes, with nothing buffered, go straight to the
-/// caller's slice instead of through the read buffer.
-pub const BYPASS: usize = INITIAL;
-
-/// The read side: owned by the one reader.
-#[derive(Debug, Default)]
-pub(crate) struct ReadState {
-    buf: Buffer,
-}
-
-impl ReadState {
-    /// Bytes read from the socket but not yet handed to the user.
-    pub(crate) fn buffered(&self) -> usize {
-        self.buf.len()
-    }
-}
+pub(crate) use read::ReadState;
+pub use read::BYPASS;
+pub(crate) use source::StreamSource;
+pub use source::DEFAULT_LINGER_FLUSH;
+pub(crate) use write::poll_flush_reg;
+pub use write::DEFAULT_HIGH_WATER;
 
 /// Implements `AsyncRead`, `AsyncBufRead` and `AsyncWrite` for a type with a
 /// `conn` (something that derefs to [`Conn`]) and a `read` ([`ReadState`]) field,
@@ -139,13 +128,13 @@ pub(crate) use impl_stream_io;
 #[derive(Debug)]
 pub(crate) struct Conn {
     /// `Some` until `Drop` hands it to the close path.
-    reg: Option<Registration<Shared>>,
+    reg: Option<Registration<StreamSource>>,
 }
 
 impl Conn {
     pub(crate) fn new(fd: OwnedFd) -> Conn {
         Conn {
-            reg: Some(Registration::new(Shared::new(fd))),
+            reg: Some(Registration::new(StreamSource::new(fd))),
         }
     }
 
@@ -155,18 +144,18 @@ impl Conn {
     /// connect is still in progress: there, writable means "connected".
     pub(crate) fn connected(fd: OwnedFd) -> Conn {
         let conn = Conn::new(fd);
-        let source: &Shared = conn.reg().source();
+        let source: &StreamSource = conn.reg().source();
         kiwi_runtime::io::Source::scheduled_io(source).assume_ready(Direction::Write);
         conn
     }
 
-    pub(crate) fn reg(&self) -> &Registration<Shared> {
+    pub(crate) fn reg(&self) -> &Registration<StreamSource> {
         self.reg
             .as_ref()
             .expect("kiwi: the registration is present until drop")
     }
 
-    pub(crate) fn shared(&self) -> &Shared {
+    pub(crate) fn source(&self) -> &StreamSource {
         self.reg().source()
     }
 
@@ -209,249 +198,44 @@ impl Conn {
         reg.source().fd().try_clone_to_owned()
     }
 
-    fn flush_now_best_effort(&self, reg: &Registration<Shared>) {
+    fn flush_now_best_effort(&self, reg: &Registration<StreamSource>) {
         let s = reg.source();
         let mut out = s.out();
         let _ = s.flush_locked(&mut out);
     }
 
-    // ----- read side -----
-
-    /// Fills the read buffer if it is empty; returns its bytes (empty at EOF).
-    pub(crate) fn poll_fill_buf<'a>(
-        &self,
-        cx: &mut Context<'_>,
-        rs: &'a mut ReadState,
-    ) -> Poll<io::Result<&'a [u8]>> {
-        if rs.buf.is_empty() {
-            let fd = self.shared().fd();
-            let buf = &mut rs.buf;
-            let n = ready!(self.reg().poll_io(cx, Direction::Read, || {
-                let (n, short) = buf.read_with(|bufs| sys::readv(fd, bufs))?;
-                Ok(if n > 0 && short {
-                    Io::Drained(n)
-                } else {
-                    Io::Done(n)
-                })
-            }))?;
-            if n == 0 {
-                self.shared().eof.store(true, Ordering::Relaxed);
-            }
-        }
-        Poll::Ready(Ok(rs.buf.readable()))
-    }
-
-    pub(crate) fn consume(&self, rs: &mut ReadState, n: usize) {
-        rs.buf.consume(n.min(rs.buf.len()));
-    }
-
-    pub(crate) fn poll_read(
-        &self,
-        cx: &mut Context<'_>,
-        rs: &mut ReadState,
-        out: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        if rs.buf.is_empty() && out.len() >= BYPASS {
-            // Large read, nothing buffered: skip the copy.
-            let fd = self.shared().fd();
-            let n = ready!(self.reg().poll_io(cx, Direction::Read, || {
-                let n = sys::recv(fd, out, false)?;
-                Ok(if n > 0 && n < out.len() {
-                    Io::Drained(n)
-                } else {
-                    Io::Done(n)
-                })
-            }))?;
-            if n == 0 && !out.is_empty() {
-                self.shared().eof.store(true, Ordering::Relaxed);
-            }
-            return Poll::Ready(Ok(n));
-        }
-        let avail = ready!(self.poll_fill_buf(cx, rs))?;
-        let n = avail.len().min(out.len());
-        out[..n].copy_from_slice(&avail[..n]);
-        rs.buf.consume(n);
-        Poll::Ready(Ok(n))
-    }
-
-    pub(crate) fn poll_read_vectored(
-        &self,
-        cx: &mut Context<'_>,
-        rs: &mut ReadState,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let avail = ready!(self.poll_fill_buf(cx, rs))?;
-        let mut copied = 0;
-        for b in bufs.iter_mut() {
-            let n = (avail.len() - copied).min(b.len());
-            b[..n].copy_from_slice(&avail[copied..copied + n]);
-            copied += n;
-            if copied == avail.len() {
-                break;
-            }
-        }
-        rs.buf.consume(copied);
-        Poll::Ready(Ok(copied))
-    }
-
-    /// Buffered bytes first; otherwise `MSG_PEEK` (never `Drained`: peeking
-    /// leaves the bytes queued). Spends budget even when served from the buffer,
-    /// so an always-ready peek loop still yields.
-    pub(crate) fn poll_peek(
-        &self,
-        cx: &mut Context<'_>,
-        rs: &mut ReadState,
-        out: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        if !rs.buf.is_empty() {
-            ready!(coop::poll_proceed(cx));
-            coop::spend();
-            let n = rs.buf.len().min(out.len());
-            out[..n].copy_from_slice(&rs.buf.readable()[..n]);
-            return Poll::Ready(Ok(n));
-        }
-        let fd = self.shared().fd();
-        self.reg().poll_io(cx, Direction::Read, || {
-            sys::recv(fd, out, true).map(Io::Done)
-        })
-    }
-
-    // ----- write side -----
-
-    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored(cx, &[IoSlice::new(data)])
-    }
-
-    /// Writes straight through when nothing is queued; queues the rest (up to the
-    /// high-water mark) for the reactor to flush; waits above the mark.
-    pub(crate) fn poll_write_vectored(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let total: usize = bufs.iter().map(|b| b.len()).sum();
-        if total == 0 {
-            return Poll::Ready(Ok(0));
-        }
-        ready!(coop::poll_proceed(cx));
-        let s = self.shared();
-        let mut out = s.out();
-        if let Some(e) = out.error.take() {
-            return Poll::Ready(Err(e));
-        }
-        let mut written = 0;
-        if out.buf.is_empty() {
-            let fd = s.fd();
-            // "Short" means the kernel took less than it was offered, and a
-            // vectored send is offered at most `MAX_IOV` buffers. Judged against
-            // `total`, a full send of the first `MAX_IOV` would clear readiness,
-            // and queueing the rest with the socket still writable would leave
-            // it where no edge ever flushes it (found in review).
-            let offered: usize = bufs.iter().take(sys::MAX_IOV).map(|b| b.len()).sum();
-            // Direct write. Pending here only means "not writable now": the bytes
-            // get queued below instead, so the waker it left is never needed.
-            match self.reg().poll_io(cx, Direction::Write, || {
-                let n = if bufs.len() == 1 {
-                    sys::send(fd, &bufs[0])?
-                } else {
-                    sys::send_vectored(fd, bufs)?
-                };
-                Ok(if n < offered {
-                    Io::Drained(n)
-                } else {
-                    Io::Done(n)
-                })
-            }) {
-                Poll::Ready(Ok(n)) if n == total => return Poll::Ready(Ok(n)),
-                // Everything offered went out and the socket is still writable:
-                // report the partial write (the caller writes the rest next);
-                // queueing it now would leave it waiting for an edge that is not
-                // owed.
-                Poll::Ready(Ok(n)) if n >= offered => return Poll::Ready(Ok(n)),
-                Poll::Ready(Ok(n)) => written = n,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => {}
-            }
-        } else if let Poll::Ready(Err(e)) = self.reg().poll_ready(cx, Direction::Write) {
-            // Bytes are already queued, so only a writable edge will flush them:
-            // the line above makes sure the registration lives in a reactor that
-            // will see one, moving it here if the one that registered it is gone
-            // (a `block_on` that returned). Without it, a writer waiting at the
-            // high-water mark waited forever (found in review).
-            return Poll::Ready(Err(e));
-        }
-        let room = out.high_water.saturating_sub(out.buf.len());
-        if room == 0 && written == 0 {
-            // Backpressure: the reactor wakes us below the low-water mark.
-            out.waiter = Some(cx.waker().clone());
-            return Poll::Pending;
-        }
-        let mut take = room.min(total - written);
-        let mut skip = written;
-        for b in bufs {
-            if take == 0 {
-                break;
-            }
-            if skip >= b.len() {
-                skip -= b.len();
-                continue;
-            }
-            let part = &b[skip..(skip + take).min(b.len())];
-            skip = 0;
-            out.buf.append(part);
-            take -= part.len();
-            written += part.len();
-        }
-        coop::spend();
-        Poll::Ready(Ok(written))
-    }
-
-    /// Waits until the reactor has sent every queued byte.
-    pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        poll_flush_reg(self.reg(), cx)
-    }
-
-    /// Flushes, then shuts down the write side (the peer reads EOF).
-    pub(crate) fn poll_close(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(self.poll_flush(cx))?;
-        match sys::shutdown(self.shared().fd(), Shutdown::Write) {
-            Err(e) if sys::is_not_connected(&e) => Poll::Ready(Ok(())),
-            r => Poll::Ready(r),
-        }
-    }
-
     // ----- options -----
 
     pub(crate) fn set_write_high_water(&self, bytes: usize) {
-        self.shared().out().high_water = bytes.max(1);
+        self.source().out().high_water = bytes.max(1);
     }
 
     pub(crate) fn write_high_water(&self) -> usize {
-        self.shared().out().high_water
+        self.source().out().high_water
     }
 
     pub(crate) fn set_linger_flush(&self, d: Duration) {
-        self.shared().linger_flush_ms.store(
+        self.source().linger_flush_ms.store(
             d.as_millis().min(u64::MAX as u128) as u64,
             Ordering::Relaxed,
         );
     }
 
     pub(crate) fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
-        sys::set_linger(self.shared().fd(), linger)?;
-        self.shared()
+        sys::set_linger(self.source().fd(), linger)?;
+        self.source()
             .discard
             .store(linger == Some(Duration::ZERO), Ordering::Relaxed);
         Ok(())
     }
 
     pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        sys::shutdown(self.shared().fd(), how)
+        sys::shutdown(self.source().fd(), how)
     }
 
     /// Bytes queued in the output buffer, not yet handed to the kernel.
     pub(crate) fn queued(&self) -> usize {
-        self.shared().out().buf.len()
+        self.source().out().buf.len()
     }
 }
 
@@ -461,14 +245,14 @@ pub(crate) async fn connect(fd: OwnedFd, addr: &sys::SockAddr) -> io::Result<Con
     let done = sys::connect(fd.as_fd(), addr)?;
     let conn = Conn::new(fd);
     // Until connected, dropping (an error, or a cancelled future) just closes.
-    conn.shared().discard.store(true, Ordering::Relaxed);
+    conn.source().discard.store(true, Ordering::Relaxed);
     if !done {
         std::future::poll_fn(|cx| loop {
             let ev = ready!(conn.reg().poll_ready(cx, Direction::Write))?;
-            if let Some(e) = sys::take_error(conn.shared().fd())? {
+            if let Some(e) = sys::take_error(conn.source().fd())? {
                 return Poll::Ready(Err(e));
             }
-            match sys::peer_addr(conn.shared().fd()) {
+            match sys::peer_addr(conn.source().fd()) {
                 Ok(_) => return Poll::Ready(Ok(())),
                 // A spurious edge: still connecting.
                 Err(e) if sys::is_not_connected(&e) => conn.reg().clear_readiness(ev),
@@ -477,29 +261,8 @@ pub(crate) async fn connect(fd: OwnedFd, addr: &sys::SockAddr) -> io::Result<Con
         })
         .await?;
     }
-    conn.shared().discard.store(false, Ordering::Relaxed);
+    conn.source().discard.store(false, Ordering::Relaxed);
     Ok(conn)
-}
-
-/// Waits until the reactor has sent every queued byte of `reg`'s stream.
-pub(crate) fn poll_flush_reg(
-    reg: &Registration<Shared>,
-    cx: &mut Context<'_>,
-) -> Poll<io::Result<()>> {
-    let s = reg.source();
-    let mut out = s.out();
-    if let Some(e) = out.error.take() {
-        return Poll::Ready(Err(e));
-    }
-    if out.buf.is_empty() {
-        return Poll::Ready(Ok(()));
-    }
-    out.waiter = Some(cx.waker().clone());
-    drop(out);
-    // Make sure the socket is registered with a live reactor (it moves there if
-    // its reactor is gone), or no edge would ever flush the buffer.
-    let _ = reg.poll_ready(cx, Direction::Write)?;
-    Poll::Pending
 }
 
 impl Drop for Conn {

@@ -55,8 +55,8 @@ macro_rules! half_common {
         impl fmt::Debug for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.debug_struct($name)
-                    .field("local", &sys::local_addr(self.conn.shared().fd()).ok())
-                    .field("peer", &sys::peer_addr(self.conn.shared().fd()).ok())
+                    .field("local", &sys::local_addr(self.conn.source().fd()).ok())
+                    .field("peer", &sys::peer_addr(self.conn.source().fd()).ok())
                     .finish()
             }
         }
@@ -76,7 +76,7 @@ macro_rules! half_common {
             /// # }).unwrap();
             /// ```
             pub fn local_addr(&self) -> io::Result<SocketAddr> {
-                sys::local_addr(self.conn.shared().fd())?.to_inet()
+                sys::local_addr(self.conn.source().fd())?.to_inet()
             }
 
             /// The peer's address.
@@ -93,7 +93,7 @@ macro_rules! half_common {
             /// # }).unwrap();
             /// ```
             pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-                sys::peer_addr(self.conn.shared().fd())?.to_inet()
+                sys::peer_addr(self.conn.source().fd())?.to_inet()
             }
         }
     };

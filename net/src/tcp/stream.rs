@@ -316,7 +316,7 @@ macro_rules! tcp_options {
             /// # }).unwrap();
             /// ```
             pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
-                sys::set_nodelay(self.conn.shared().fd(), on)
+                sys::set_nodelay(self.conn.source().fd(), on)
             }
 
             /// Reads `TCP_NODELAY`.
@@ -325,7 +325,7 @@ macro_rules! tcp_options {
             ///
             /// See `set_nodelay`.
             pub fn nodelay(&self) -> io::Result<bool> {
-                sys::nodelay(self.conn.shared().fd())
+                sys::nodelay(self.conn.source().fd())
             }
 
             /// Sets `SO_KEEPALIVE`.
@@ -342,7 +342,7 @@ macro_rules! tcp_options {
             /// # }).unwrap();
             /// ```
             pub fn set_keepalive(&self, on: bool) -> io::Result<()> {
-                sys::set_keepalive(self.conn.shared().fd(), on)
+                sys::set_keepalive(self.conn.source().fd(), on)
             }
 
             /// Reads `SO_KEEPALIVE`.
@@ -351,7 +351,7 @@ macro_rules! tcp_options {
             ///
             /// See `set_keepalive`.
             pub fn keepalive(&self) -> io::Result<bool> {
-                sys::keepalive(self.conn.shared().fd())
+                sys::keepalive(self.conn.source().fd())
             }
 
             /// Sets `SO_LINGER`. `Some(Duration::ZERO)` is the explicit discard
@@ -381,7 +381,7 @@ macro_rules! tcp_options {
             ///
             /// See `set_linger`.
             pub fn linger(&self) -> io::Result<Option<Duration>> {
-                sys::linger(self.conn.shared().fd())
+                sys::linger(self.conn.source().fd())
             }
 
             /// Sets the IP time-to-live (`IP_TTL`, or the IPv6 hop limit).
@@ -398,7 +398,7 @@ macro_rules! tcp_options {
             /// # }).unwrap();
             /// ```
             pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-                let fd = self.conn.shared().fd();
+                let fd = self.conn.source().fd();
                 sys::set_ttl(
                     fd,
                     sys::local_addr(fd)?.family() == Some(sys::Family::V6),
@@ -412,7 +412,7 @@ macro_rules! tcp_options {
             ///
             /// See `set_ttl`.
             pub fn ttl(&self) -> io::Result<u32> {
-                let fd = self.conn.shared().fd();
+                let fd = self.conn.source().fd();
                 sys::ttl(fd, sys::local_addr(fd)?.family() == Some(sys::Family::V6))
             }
 
@@ -482,13 +482,13 @@ macro_rules! tcp_options {
 
         impl AsFd for $ty {
             fn as_fd(&self) -> BorrowedFd<'_> {
-                self.conn.shared().fd()
+                self.conn.source().fd()
             }
         }
 
         impl AsRawFd for $ty {
             fn as_raw_fd(&self) -> RawFd {
-                self.conn.shared().fd().as_raw_fd()
+                self.conn.source().fd().as_raw_fd()
             }
         }
     };

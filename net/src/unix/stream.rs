@@ -190,12 +190,12 @@ impl AsyncUnixStream {
 
 impl AsFd for AsyncUnixStream {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.conn.shared().fd()
+        self.conn.source().fd()
     }
 }
 
 impl AsRawFd for AsyncUnixStream {
     fn as_raw_fd(&self) -> RawFd {
-        self.conn.shared().fd().as_raw_fd()
+        self.conn.source().fd().as_raw_fd()
     }
 }

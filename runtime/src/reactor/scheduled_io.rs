@@ -280,7 +280,8 @@ impl ScheduledIo {
         // `ERROR` goes with `READY`: on a datagram socket an error (an ICMP port
         // unreachable) is reported once, by the next operation, and is then gone;
         // kept, it would make every later wait return at once and the operation
-        // loop spin on `WouldBlock` (found in review). A stream whose error is
+        // loop spin on `WouldBlock` (pinned by tests/net_regressions.rs::
+        // udp_recv_spun_after_an_icmp_error). A stream whose error is
         // real keeps failing its operations, which never say `WouldBlock`.
         // `CLOSED` stays: a hang-up is final.
         let _ = cell.compare_exchange(

@@ -245,7 +245,7 @@ fn loom_last_waker_dropped_on_another_thread() {
     });
 }
 
-/// Regression model (found in review): a `JoinHandle` re-polled with another
+/// Regression model: a `JoinHandle` re-polled with another
 /// waker reads the join-waker cell while the owner completes the task; the owner
 /// used to `take()` the waker out of the cell (a write racing that read).
 #[test]

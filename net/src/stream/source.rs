@@ -1,0 +1,78 @@
+//! The part of a stream the reactor holds: the socket, its readiness, and the
+//! output buffer the reactor flushes. The user's [`Conn`](super::Conn) and,
+//! while registered, the reactor each hold an `Arc` of it; the descriptor
+//! closes with the last one.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use kiwi_runtime::io::{ScheduledIo, Source};
+
+use super::write::{Output, DEFAULT_HIGH_WATER};
+use crate::buffer::Buffer;
+
+/// Default bound on how long a dropped stream keeps sending to a peer that makes
+/// no progress.
+pub const DEFAULT_LINGER_FLUSH: Duration = Duration::from_secs(30);
+
+/// The reactor's view of a stream socket; see the module docs.
+#[derive(Debug)]
+pub(crate) struct StreamSource {
+    io: ScheduledIo,
+    /// Closed when the last `Arc` goes, which is after `deregister` (the owner's
+    /// close path deregisters first), so the reactor never writes to a closed or
+    /// recycled descriptor number.
+    fd: OwnedFd,
+    pub(crate) out: Mutex<Output>,
+    /// The read side returned EOF: closing needs no drain.
+    pub(crate) eof: AtomicBool,
+    /// `SO_LINGER` was set to zero: close discards (resets) at once.
+    pub(crate) discard: AtomicBool,
+    /// How long a drop-flush waits for a stalled peer, in milliseconds.
+    pub(crate) linger_flush_ms: AtomicU64,
+}
+
+impl StreamSource {
+    pub(crate) fn new(fd: OwnedFd) -> StreamSource {
+        StreamSource {
+            io: ScheduledIo::new(),
+            fd,
+            out: Mutex::new(Output {
+                buf: Buffer::new(),
+                high_water: DEFAULT_HIGH_WATER,
+                error: None,
+                waiter: None,
+                flushed: 0,
+            }),
+            eof: AtomicBool::new(false),
+            discard: AtomicBool::new(false),
+            linger_flush_ms: AtomicU64::new(DEFAULT_LINGER_FLUSH.as_millis() as u64),
+        }
+    }
+
+    pub(crate) fn out(&self) -> MutexGuard<'_, Output> {
+        // Nothing panics while holding the lock; don't turn poison into a panic.
+        self.out.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn linger_flush(&self) -> Duration {
+        Duration::from_millis(self.linger_flush_ms.load(Ordering::Relaxed))
+    }
+}
+
+impl Source for StreamSource {
+    fn scheduled_io(&self) -> &ScheduledIo {
+        &self.io
+    }
+
+    fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// Writable edges flush the output buffer; see `write.rs`.
+    fn on_ready(&self, events: u32) {
+        self.on_writable(events);
+    }
+}
