@@ -181,6 +181,5 @@ pub mod signal {
 
 /// Sockets: TCP, UDP and Unix.
 pub mod net {
-    #[allow(unused_imports)] // filled by kiwi-net
     pub use kiwi_net::*;
 }

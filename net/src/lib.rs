@@ -101,7 +101,7 @@ mod socket;
 mod stream;
 mod tcp;
 mod udp;
-mod unix;
+pub mod unix;
 mod vectored;
 
 pub use accept::{BACKOFF_MAX, BACKOFF_MIN};
@@ -113,7 +113,7 @@ pub use copy::copy_bidirectional;
 pub use stream::{BYPASS, DEFAULT_HIGH_WATER, DEFAULT_LINGER_FLUSH};
 pub use tcp::{
     Accept, AsyncTcpListener, AsyncTcpStream, Incoming, OwnedReadHalf, OwnedWriteHalf, ReadHalf,
-    TcpSocket, WriteHalf, DEFAULT_BACKLOG,
+    ReuniteError, TcpSocket, WriteHalf, DEFAULT_BACKLOG,
 };
 pub use udp::AsyncUdpSocket;
 pub use unix::{AsyncUnixDatagram, AsyncUnixListener, AsyncUnixStream, UnixAccept};

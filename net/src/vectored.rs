@@ -77,7 +77,9 @@ yes!(
     AsyncTcpStream,
     AsyncUnixStream,
     OwnedWriteHalf,
-    WriteHalf<'_>
+    WriteHalf<'_>,
+    crate::unix::OwnedWriteHalf,
+    crate::unix::WriteHalf<'_>
 );
 
 impl<T> sealed::Sealed for Cursor<T> {}

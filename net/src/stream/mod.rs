@@ -27,6 +27,7 @@ use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::task::{ready, Poll};
 use std::time::Duration;
 
@@ -263,6 +264,17 @@ pub(crate) async fn connect(fd: OwnedFd, addr: &sys::SockAddr) -> io::Result<Con
     }
     conn.source().discard.store(false, Ordering::Relaxed);
     Ok(conn)
+}
+
+/// Puts a stream's two owned halves back together: the `Conn` if both `Arc`s
+/// are the same connection (only the halves hold it), else both back.
+#[allow(clippy::type_complexity)]
+pub(crate) fn reunite(a: Arc<Conn>, b: Arc<Conn>) -> Result<Conn, (Arc<Conn>, Arc<Conn>)> {
+    if !Arc::ptr_eq(&a, &b) {
+        return Err((a, b));
+    }
+    drop(b);
+    Ok(Arc::into_inner(a).expect("kiwi: only the two halves hold a split stream"))
 }
 
 impl Drop for Conn {

@@ -9,5 +9,5 @@ mod stream;
 
 pub use listener::{Accept, AsyncTcpListener, Incoming, DEFAULT_BACKLOG};
 pub use socket::TcpSocket;
-pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use stream::AsyncTcpStream;

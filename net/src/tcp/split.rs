@@ -15,7 +15,8 @@ use std::sync::Arc;
 use kiwi_runtime::io::Source;
 use kiwi_runtime::sys::socket as sys;
 
-use crate::stream::{impl_stream_io, Conn, ReadState};
+use super::AsyncTcpStream;
+use crate::stream::{self, impl_stream_io, Conn, ReadState};
 
 /// The owned read half of an [`AsyncTcpStream`](crate::AsyncTcpStream), from
 /// [`into_split`](crate::AsyncTcpStream::into_split). Implements `AsyncRead` and
@@ -104,7 +105,50 @@ half_common!(OwnedWriteHalf, "OwnedWriteHalf");
 half_common!(ReadHalf<'_>, "ReadHalf");
 half_common!(WriteHalf<'_>, "WriteHalf");
 
+/// The halves given to [`OwnedReadHalf::reunite`] came from different
+/// streams; both are handed back.
+#[derive(Debug)]
+pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
+
+impl fmt::Display for ReuniteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("kiwi: tried to reunite halves of two different TCP streams")
+    }
+}
+
+impl std::error::Error for ReuniteError {}
+
 impl OwnedReadHalf {
+    /// Joins this half with the write half of the same stream, giving the
+    /// stream back, with its read buffer and queued output intact.
+    ///
+    /// # Errors
+    ///
+    /// [`ReuniteError`], holding both halves, if they are not from one stream.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # kiwi_runtime::block_on(async {
+    /// # let l = kiwi_net::AsyncTcpListener::bind("127.0.0.1:0").await?;
+    /// let s = kiwi_net::AsyncTcpStream::connect(l.local_addr()?).await?;
+    /// let (rd, wr) = s.into_split();
+    /// let s = rd.reunite(wr).expect("halves of one stream");
+    /// assert_eq!(s.peer_addr()?, l.local_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn reunite(self, other: OwnedWriteHalf) -> Result<AsyncTcpStream, ReuniteError> {
+        let OwnedReadHalf { conn, read } = self;
+        match stream::reunite(conn, other.conn) {
+            Ok(conn) => Ok(AsyncTcpStream { conn, read }),
+            Err((conn, w)) => Err(ReuniteError(
+                OwnedReadHalf { conn, read },
+                OwnedWriteHalf { conn: w },
+            )),
+        }
+    }
+
     /// Reads into `buf` without consuming (buffered bytes first).
     ///
     /// # Cancel safety
@@ -132,6 +176,24 @@ impl OwnedReadHalf {
 }
 
 impl OwnedWriteHalf {
+    /// Joins this half with the read half of the same stream; see
+    /// [`OwnedReadHalf::reunite`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # kiwi_runtime::block_on(async {
+    /// # let l = kiwi_net::AsyncTcpListener::bind("127.0.0.1:0").await?;
+    /// let s = kiwi_net::AsyncTcpStream::connect(l.local_addr()?).await?;
+    /// let (rd, wr) = s.into_split();
+    /// assert!(wr.reunite(rd).is_ok());
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn reunite(self, other: OwnedReadHalf) -> Result<AsyncTcpStream, ReuniteError> {
+        other.reunite(self)
+    }
+
     /// Shuts down the write side now, without flushing (use `close().await` to
     /// flush first).
     ///

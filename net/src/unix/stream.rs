@@ -6,10 +6,12 @@ use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use kiwi_runtime::io::Source;
 use kiwi_runtime::sys::socket::{self as sys, Family, Kind, SockAddr};
 
+use super::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::stream::{impl_stream_io, Conn, ReadState};
 
 /// A Unix stream socket with the same buffers, reactor flush and graceful close
@@ -29,8 +31,8 @@ use crate::stream::{impl_stream_io, Conn, ReadState};
 /// }).unwrap();
 /// ```
 pub struct AsyncUnixStream {
-    conn: Conn,
-    read: ReadState,
+    pub(super) conn: Conn,
+    pub(super) read: ReadState,
 }
 
 impl_stream_io!(read AsyncUnixStream);
@@ -154,6 +156,94 @@ impl AsyncUnixStream {
     /// ```
     pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         std::future::poll_fn(|cx| self.conn.poll_peek(cx, &mut self.read, buf)).await
+    }
+
+    /// Splits into halves that may move to different tasks (and threads). The
+    /// socket closes, gracefully, when both are dropped;
+    /// [`OwnedReadHalf::reunite`](super::OwnedReadHalf::reunite) joins them
+    /// again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+    /// # kiwi_runtime::block_on(async {
+    /// let (a, mut b) = kiwi_net::AsyncUnixStream::pair()?;
+    /// let (mut rd, mut wr) = a.into_split();
+    /// let writer = kiwi_runtime::spawn(async move { wr.write_all(b"ping").await });
+    /// let mut buf = [0u8; 4];
+    /// b.read_exact(&mut buf).await?;
+    /// b.write_all(b"pong").await?;
+    /// rd.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"pong");
+    /// writer.await.unwrap()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        let AsyncUnixStream { conn, read } = self;
+        let conn = Arc::new(conn);
+        (
+            OwnedReadHalf {
+                conn: conn.clone(),
+                read,
+            },
+            OwnedWriteHalf { conn },
+        )
+    }
+
+    /// Borrows the stream as a read half and a write half, for use in one task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+    /// # kiwi_runtime::block_on(async {
+    /// let (mut a, mut b) = kiwi_net::AsyncUnixStream::pair()?;
+    /// let (mut rd, mut wr) = a.split();
+    /// wr.write_all(b"x").await?;
+    /// b.write_all(b"y").await?;
+    /// let mut one = [0u8; 1];
+    /// rd.read_exact(&mut one).await?;
+    /// assert_eq!(&one, b"y");
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        (
+            ReadHalf {
+                conn: &self.conn,
+                read: &mut self.read,
+            },
+            WriteHalf { conn: &self.conn },
+        )
+    }
+
+    /// Turns the stream back into a std (blocking-capable) stream, still in
+    /// nonblocking mode.
+    ///
+    /// # Errors
+    ///
+    /// Refuses, as [`AsyncTcpStream::into_std`](crate::AsyncTcpStream::into_std)
+    /// does, to lose bytes: bytes already read into the stream's buffer
+    /// (`InvalidInput`), or output still queued after one flush attempt
+    /// (`WouldBlock`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # kiwi_runtime::block_on(async {
+    /// let (a, _b) = kiwi_net::AsyncUnixStream::pair()?;
+    /// let std_stream = a.into_std()?;
+    /// assert!(std_stream.peer_addr()?.is_unnamed());
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
+        let buffered = self.read.buffered();
+        Ok(std::os::unix::net::UnixStream::from(
+            self.conn.into_fd_checked(buffered)?,
+        ))
     }
 
     /// Shuts down one or both directions now, without flushing.
