@@ -230,17 +230,21 @@ fn sweep() -> usize {
 
 #[test]
 fn every_lifecycle_combination_drops_once_and_leaks_nothing() {
-    std::panic::set_hook(Box::new(|_| {})); // the panics below are expected
-                                            // The first sweep also pays for one-time lazy allocations (thread-locals,
-                                            // panic machinery, buffers that grow once); a per-task leak would show up
-                                            // again in the second sweep, which is the one measured.
-    assert_eq!(sweep(), 3 * 2 * 2 * 4 * 4);
-    let base = LIVE.load(Ordering::SeqCst);
-    let cases = sweep();
-    let leaked = LIVE.load(Ordering::SeqCst) - base;
-    let _ = std::panic::take_hook();
-    assert!(
-        leaked <= 0,
-        "{leaked} bytes still allocated after {cases} cases"
-    );
+    // Under the global deadline like every reliability test. The waiting
+    // thread allocates nothing while the sweeps run, so the count holds.
+    rt_util::with_deadline(120, || {
+        std::panic::set_hook(Box::new(|_| {})); // the panics below are expected
+                                                // The first sweep also pays for one-time lazy allocations (thread-locals,
+                                                // panic machinery, buffers that grow once); a per-task leak would show up
+                                                // again in the second sweep, which is the one measured.
+        assert_eq!(sweep(), 3 * 2 * 2 * 4 * 4);
+        let base = LIVE.load(Ordering::SeqCst);
+        let cases = sweep();
+        let leaked = LIVE.load(Ordering::SeqCst) - base;
+        let _ = std::panic::take_hook();
+        assert!(
+            leaked <= 0,
+            "{leaked} bytes still allocated after {cases} cases"
+        );
+    });
 }

@@ -137,9 +137,37 @@ fn millis_rounded_up(t: Duration) -> i32 {
     ms.min(i32::MAX as u128) as i32
 }
 
-/// Reports whether waits have fallen back to millisecond `epoll_wait`.
+/// Reports whether waits have fallen back to millisecond `epoll_wait`: false
+/// on a kernel with `epoll_pwait2` (5.11+) unless [`disable_pwait2`] was called.
+///
+/// # Examples
+///
+/// ```
+/// use kiwi_runtime::sys::epoll::{pwait2_disabled, Epoll};
+/// let ep = Epoll::new()?;
+/// let mut events = [libc::epoll_event { events: 0, u64: 0 }; 1];
+/// ep.wait(&mut events, Some(std::time::Duration::from_micros(10)))?;
+/// println!("nanosecond waits: {}", !pwait2_disabled());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn pwait2_disabled() -> bool {
     NO_PWAIT2.load(Ordering::Relaxed)
+}
+
+/// Makes every later wait, process-wide, use `epoll_wait` with its timeout
+/// rounded up to whole milliseconds, as if the kernel had refused
+/// `epoll_pwait2`: for tests of the fallback, and for sandboxes that break
+/// `epoll_pwait2` in a way kiwi cannot see.
+///
+/// # Examples
+///
+/// ```
+/// use kiwi_runtime::sys::epoll::{disable_pwait2, pwait2_disabled};
+/// disable_pwait2();
+/// assert!(pwait2_disabled());
+/// ```
+pub fn disable_pwait2() {
+    NO_PWAIT2.store(true, Ordering::Relaxed);
 }
 
 #[cfg(test)]
