@@ -35,12 +35,26 @@
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 
+/// Bit 0: the owner is polling (or dropping) the future right now. Set only
+/// through the one queue entry's claim (or shutdown's), so at most one poll
+/// runs at a time.
 pub(crate) const RUNNING: usize = 1 << 0;
+/// Bit 1: a run-queue entry for the task exists, or the poller will make one
+/// when it finishes. Alongside `COMPLETE` only while a leftover entry drains.
 pub(crate) const NOTIFIED: usize = 1 << 1;
+/// Bit 2: the future is gone; the stage holds the output, or it was taken.
+/// Never alongside `RUNNING`.
 pub(crate) const COMPLETE: usize = 1 << 2;
+/// Bit 3: `abort` (or shutdown) asked for the future to be dropped.
 pub(crate) const CANCELLED: usize = 1 << 3;
+/// Bit 4: a `JoinHandle` exists and will read the output; while set, the
+/// handle (not the owner) drops the output.
 pub(crate) const JOIN_INTEREST: usize = 1 << 4;
+/// Bit 5: the `JoinHandle`'s waker is stored in the header. While set, only
+/// the handle may write the cell; the completing owner only reads it.
 pub(crate) const JOIN_WAKER: usize = 1 << 5;
+/// Bits 6 and up count live references (queue entry, registry, `JoinHandle`,
+/// `AbortHandle`s, wakers); this is one of them. The last one frees the task.
 pub(crate) const REF_ONE: usize = 1 << 6;
 
 /// A copy of the state word, with helpers to read it.
