@@ -30,7 +30,7 @@ use kiwi_runtime::io::{Direction, Io, WaiterKey};
 use kiwi_runtime::sys::socket::{self as sys, SockAddr};
 use kiwi_time::Sleep;
 
-use crate::socket::Socket;
+use crate::registered::RegisteredSocket;
 
 /// First back-off after `EMFILE`/`ENFILE`.
 pub const BACKOFF_MIN: Duration = Duration::from_millis(1);
@@ -48,7 +48,7 @@ impl AcceptState {
     /// Accepts one connection; see the module docs for what is retried.
     pub(crate) fn poll_accept(
         &mut self,
-        sock: &Socket,
+        sock: &RegisteredSocket,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<(OwnedFd, SockAddr)>> {
         loop {
@@ -84,7 +84,7 @@ impl AcceptState {
     }
 
     /// Gives back the waiter-list place (call from the owner's `Drop`).
-    pub(crate) fn release(&mut self, sock: &Socket) {
+    pub(crate) fn release(&mut self, sock: &RegisteredSocket) {
         sock.remove_waiter(Direction::Read, &mut self.key);
     }
 }

@@ -97,7 +97,7 @@ mod accept;
 mod addr;
 mod buffer;
 mod copy;
-mod socket;
+mod registered;
 mod stream;
 mod tcp;
 mod udp;

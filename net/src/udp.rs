@@ -15,7 +15,7 @@ use kiwi_runtime::io::Direction;
 use kiwi_runtime::sys::socket::{self as sys, Family, Kind, SockAddr};
 
 use crate::addr::{each_addr, ToSocketAddrs};
-use crate::socket::Socket;
+use crate::registered::RegisteredSocket;
 
 /// A UDP socket.
 ///
@@ -35,7 +35,7 @@ use crate::socket::Socket;
 /// }).unwrap();
 /// ```
 pub struct AsyncUdpSocket {
-    sock: Socket,
+    sock: RegisteredSocket,
 }
 
 impl fmt::Debug for AsyncUdpSocket {
@@ -72,7 +72,7 @@ impl AsyncUdpSocket {
             )?;
             sys::bind(fd.as_fd(), &SockAddr::from_inet(&a))?;
             Ok(AsyncUdpSocket {
-                sock: Socket::new(fd),
+                sock: RegisteredSocket::new(fd),
             })
         })
         .await
@@ -92,7 +92,7 @@ impl AsyncUdpSocket {
     pub fn from_std(socket: std::net::UdpSocket) -> io::Result<AsyncUdpSocket> {
         socket.set_nonblocking(true)?;
         Ok(AsyncUdpSocket {
-            sock: Socket::new(OwnedFd::from(socket)),
+            sock: RegisteredSocket::new(OwnedFd::from(socket)),
         })
     }
 

@@ -15,7 +15,7 @@ use super::socket::TcpSocket;
 use super::stream::AsyncTcpStream;
 use crate::accept::AcceptState;
 use crate::addr::{each_addr, ToSocketAddrs};
-use crate::socket::Socket;
+use crate::registered::RegisteredSocket;
 
 /// Backlog passed to `listen` by [`AsyncTcpListener::bind`].
 pub const DEFAULT_BACKLOG: u32 = 1024;
@@ -50,7 +50,7 @@ pub const DEFAULT_BACKLOG: u32 = 1024;
 /// }).unwrap();
 /// ```
 pub struct AsyncTcpListener {
-    sock: Socket,
+    sock: RegisteredSocket,
 }
 
 impl fmt::Debug for AsyncTcpListener {
@@ -97,7 +97,7 @@ impl AsyncTcpListener {
 
     pub(crate) fn from_fd(fd: OwnedFd) -> AsyncTcpListener {
         AsyncTcpListener {
-            sock: Socket::new(fd),
+            sock: RegisteredSocket::new(fd),
         }
     }
 

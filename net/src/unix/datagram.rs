@@ -9,7 +9,7 @@ use std::path::Path;
 use kiwi_runtime::io::Direction;
 use kiwi_runtime::sys::socket::{self as sys, Family, Kind, SockAddr};
 
-use crate::socket::Socket;
+use crate::registered::RegisteredSocket;
 
 /// A Unix datagram socket; every operation takes `&self`, like
 /// [`AsyncUdpSocket`](crate::AsyncUdpSocket).
@@ -26,7 +26,7 @@ use crate::socket::Socket;
 /// }).unwrap();
 /// ```
 pub struct AsyncUnixDatagram {
-    sock: Socket,
+    sock: RegisteredSocket,
 }
 
 impl fmt::Debug for AsyncUnixDatagram {
@@ -62,7 +62,7 @@ impl AsyncUnixDatagram {
         let fd = sys::socket(Family::Unix, Kind::Datagram)?;
         sys::bind(fd.as_fd(), &addr)?;
         Ok(AsyncUnixDatagram {
-            sock: Socket::new(fd),
+            sock: RegisteredSocket::new(fd),
         })
     }
 
@@ -73,7 +73,7 @@ impl AsyncUnixDatagram {
     /// See [`AsyncUnixDatagram::bind`].
     pub fn unbound() -> io::Result<AsyncUnixDatagram> {
         Ok(AsyncUnixDatagram {
-            sock: Socket::new(sys::socket(Family::Unix, Kind::Datagram)?),
+            sock: RegisteredSocket::new(sys::socket(Family::Unix, Kind::Datagram)?),
         })
     }
 
@@ -86,10 +86,10 @@ impl AsyncUnixDatagram {
         let (a, b) = sys::socketpair(Kind::Datagram)?;
         Ok((
             AsyncUnixDatagram {
-                sock: Socket::new(a),
+                sock: RegisteredSocket::new(a),
             },
             AsyncUnixDatagram {
-                sock: Socket::new(b),
+                sock: RegisteredSocket::new(b),
             },
         ))
     }
@@ -108,7 +108,7 @@ impl AsyncUnixDatagram {
     pub fn from_std(socket: std::os::unix::net::UnixDatagram) -> io::Result<AsyncUnixDatagram> {
         socket.set_nonblocking(true)?;
         Ok(AsyncUnixDatagram {
-            sock: Socket::new(OwnedFd::from(socket)),
+            sock: RegisteredSocket::new(OwnedFd::from(socket)),
         })
     }
 

@@ -13,7 +13,7 @@ use kiwi_runtime::sys::socket::{self as sys, Family, Kind, SockAddr};
 
 use super::stream::AsyncUnixStream;
 use crate::accept::AcceptState;
-use crate::socket::Socket;
+use crate::registered::RegisteredSocket;
 use crate::tcp::DEFAULT_BACKLOG;
 
 /// A Unix stream listener. `accept` takes `&self` and may be awaited by several
@@ -42,7 +42,7 @@ use crate::tcp::DEFAULT_BACKLOG;
 /// }).unwrap();
 /// ```
 pub struct AsyncUnixListener {
-    sock: Socket,
+    sock: RegisteredSocket,
 }
 
 impl fmt::Debug for AsyncUnixListener {
@@ -70,7 +70,7 @@ impl AsyncUnixListener {
         sys::bind(fd.as_fd(), &addr)?;
         sys::listen(fd.as_fd(), DEFAULT_BACKLOG as i32)?;
         Ok(AsyncUnixListener {
-            sock: Socket::new(fd),
+            sock: RegisteredSocket::new(fd),
         })
     }
 
@@ -91,7 +91,7 @@ impl AsyncUnixListener {
     pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<AsyncUnixListener> {
         listener.set_nonblocking(true)?;
         Ok(AsyncUnixListener {
-            sock: Socket::new(OwnedFd::from(listener)),
+            sock: RegisteredSocket::new(OwnedFd::from(listener)),
         })
     }
 

@@ -1,10 +1,10 @@
-//! `Socket`: a descriptor plus its registration, for the sockets whose operations
+//! [`RegisteredSocket`]: a descriptor plus its registration, for the sockets whose operations
 //! take `&self` (listeners, UDP and Unix datagram sockets).
 //!
 //! Several tasks may await one such socket at once (eight tasks accepting on one
 //! listener; a UDP socket shared by readers). Each waiting operation therefore
 //! keeps its own place in the direction's waiter list (a [`WaiterKey`]), and an
-//! edge wakes every waiter: no task's waker overwrites another's. [`SharedOp`] is
+//! edge wakes every waiter: no task's waker overwrites another's. [`SocketOp`] is
 //! the future behind every such operation; its `Drop` gives the place back, which
 //! is what makes these operations cancel safe.
 
@@ -19,21 +19,21 @@ use kiwi_runtime::io::{Direction, FdSource, Io, Registration, Source, WaiterKey}
 
 /// A socket whose operations take `&self`. Its descriptor lives in the
 /// registration's source, so it closes only after the reactor let go of it.
-pub(crate) struct Socket {
+pub(crate) struct RegisteredSocket {
     reg: DeregisterOnDrop,
 }
 
-impl fmt::Debug for Socket {
+impl fmt::Debug for RegisteredSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Socket")
+        f.debug_struct("RegisteredSocket")
             .field("fd", &self.fd().as_raw_fd())
             .finish()
     }
 }
 
-impl Socket {
-    pub(crate) fn new(fd: OwnedFd) -> Socket {
-        Socket {
+impl RegisteredSocket {
+    pub(crate) fn new(fd: OwnedFd) -> RegisteredSocket {
+        RegisteredSocket {
             reg: DeregisterOnDrop(Some(Registration::new(FdSource::new(fd)))),
         }
     }
@@ -66,11 +66,11 @@ impl Socket {
     }
 
     /// A future running `op` until it does not block.
-    pub(crate) fn op<R, F>(&self, dir: Direction, op: F) -> SharedOp<'_, F>
+    pub(crate) fn op<R, F>(&self, dir: Direction, op: F) -> SocketOp<'_, F>
     where
         F: FnMut(BorrowedFd<'_>) -> io::Result<R> + Unpin,
     {
-        SharedOp {
+        SocketOp {
             sock: self,
             dir,
             key: WaiterKey::default(),
@@ -103,14 +103,14 @@ impl Drop for DeregisterOnDrop {
 
 /// The future of one `&self` operation; see the module docs.
 #[must_use = "futures do nothing unless you .await or poll them"]
-pub(crate) struct SharedOp<'a, F> {
-    sock: &'a Socket,
+pub(crate) struct SocketOp<'a, F> {
+    sock: &'a RegisteredSocket,
     dir: Direction,
     key: WaiterKey,
     op: F,
 }
 
-impl<R, F> Future for SharedOp<'_, F>
+impl<R, F> Future for SocketOp<'_, F>
 where
     F: FnMut(BorrowedFd<'_>) -> io::Result<R> + Unpin,
 {
@@ -128,7 +128,7 @@ where
     }
 }
 
-impl<F> Drop for SharedOp<'_, F> {
+impl<F> Drop for SocketOp<'_, F> {
     fn drop(&mut self) {
         self.sock.remove_waiter(self.dir, &mut self.key);
     }
