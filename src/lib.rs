@@ -101,7 +101,7 @@ pub mod io {
         AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter, Cursor, Empty, ReadHalf,
         Repeat, ReuniteError, Sink, WriteHalf,
     };
-    pub use kiwi_net::{copy_bidirectional, IsWriteVectored};
+    pub use kiwi_net::copy_bidirectional;
     pub use kiwi_runtime::io::{
         stderr, stdin, stdout, AsyncFd, AsyncFdReadyGuard, Stderr, Stdin, Stdout, TryIoError,
     };

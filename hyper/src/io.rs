@@ -8,7 +8,6 @@ use std::task::{ready, Context, Poll};
 
 use futures_util::io::{AsyncBufRead, AsyncRead, AsyncWrite};
 use hyper::rt::{Read, ReadBuf, ReadBufCursor, Write};
-use kiwi::io::IsWriteVectored;
 use pin_project_lite::pin_project;
 
 pin_project! {
@@ -23,11 +22,11 @@ pin_project! {
     ///
     /// hyper asks `is_write_vectored` once per connection, to choose between
     /// handing the stream a header buffer and body chunks as separate slices
-    /// and copying them into one buffer first. futures-io cannot answer, so the
-    /// stream must also implement kiwi's sealed [`IsWriteVectored`]: kiwi's
-    /// streams say yes (one `sendmsg` for all slices), a `BufReader` says no
-    /// (it cannot see whether the stream inside gathers), which is the safe
-    /// answer for TLS.
+    /// and copying them into one buffer first. `KiwiIo` says yes: kiwi's
+    /// streams send every slice with one `sendmsg` (or queue them all), and
+    /// futures-rustls gathers them into one TLS record. A stream whose
+    /// `poll_write_vectored` is futures-io's default writes one slice per call:
+    /// still correct (hyper finishes partial writes), at one call per slice.
     ///
     /// # Examples
     ///
@@ -117,9 +116,10 @@ impl<T: AsyncBufRead + AsyncWrite + Unpin> Read for KiwiIo<T> {
     }
 }
 
-impl<T: AsyncBufRead + AsyncWrite + IsWriteVectored + Unpin> Write for KiwiIo<T> {
+impl<T: AsyncBufRead + AsyncWrite + Unpin> Write for KiwiIo<T> {
+    /// Yes: see [`KiwiIo`] (futures-io cannot be asked).
     fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
+        true
     }
 
     fn poll_write(

@@ -47,12 +47,13 @@
 //!   `ReadBufCursor`; filling it without `unsafe` means reading into kiwi's
 //!   buffer (`fill_buf`) and copying out with `put_slice`. The crate forbids
 //!   `unsafe`, and pays that copy.
-//! - **Vectored writes are asked for by name.** hyper decides once per
-//!   connection whether to hand a response over as separate slices (header
-//!   buffer, body chunks) or to copy them into one buffer first, by asking
-//!   `is_write_vectored`. futures-io has no such question, so `KiwiIo` asks
-//!   kiwi's sealed `kiwi::io::IsWriteVectored`: kiwi's streams say yes (one
-//!   `sendmsg` for all slices), a `BufReader` around a TLS stream says no.
+//! - **Vectored writes, assumed.** hyper decides once per connection whether
+//!   to hand a response over as separate slices (header buffer, body chunks)
+//!   or to copy them into one buffer first, by asking `is_write_vectored`.
+//!   futures-io has no such question, and a bound that could answer it would
+//!   narrow `KiwiIo` to types kiwi knows. `KiwiIo` says yes: every futures-io
+//!   writer has `poll_write_vectored`, kiwi's streams and futures-rustls
+//!   gather all slices in one call, and the default one is correct if slower.
 
 #![forbid(unsafe_code)]
 

@@ -1,7 +1,7 @@
 //! kiwi-hyper's pieces under hyper itself: a served connection over a kiwi
 //! socket pair, hyper's header timeout on kiwi's (paused) clock, the timer's
 //! in-place reset, HTTP/2 streams on the executor, and the auto traits hyper
-//! requires of a sleep, and the vectored-write answer hyper gets.
+//! requires of a sleep, and vectored writes through `KiwiIo`.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -27,16 +27,76 @@ fn sleeps_are_send_sync_and_unpin() {
     send_sync_unpin::<KiwiSleep>();
 }
 
-/// hyper gathers header and body into one `sendmsg` only if asked to: kiwi's
-/// streams say they can, a `BufReader` (around TLS, say) says it cannot.
+/// hyper gathers header and body into one write only if told the stream
+/// takes vectored writes; `KiwiIo` says so for every stream, and a response
+/// then reaches the peer whole through kiwi's `sendmsg`, and through a
+/// stream with futures-io's one-slice-per-call default just as well.
 #[kiwi::test]
-async fn kiwi_streams_report_vectored_writes_to_hyper() {
+async fn vectored_writes_reach_the_peer_whole() {
     use hyper::rt::Write;
-    let (a, b) = AsyncUnixStream::pair().unwrap();
-    assert!(KiwiIo::new(a).is_write_vectored());
-    assert!(!KiwiIo::new(kiwi::io::BufReader::new(b)).is_write_vectored());
-    let (tcp, _accepted) = tcp_pair().await;
-    assert!(KiwiIo::new(tcp).is_write_vectored());
+    let (tcp, mut peer) = tcp_pair().await;
+    let mut io = KiwiIo::new(tcp);
+    assert!(io.is_write_vectored());
+    let slices = [
+        std::io::IoSlice::new(b"head "),
+        std::io::IoSlice::new(b"body"),
+    ];
+    let n = std::future::poll_fn(|cx| Pin::new(&mut io).poll_write_vectored(cx, &slices))
+        .await
+        .unwrap();
+    assert_eq!(n, 9, "kiwi's stream takes every slice in one call");
+    let mut got = [0u8; 9];
+    peer.read_exact(&mut got).await.unwrap();
+    assert_eq!(&got, b"head body");
+    // A writer with the default vectored write: one slice per call, still whole.
+    let mut cursor = KiwiIo::new(OneSliceWriter(Vec::new()));
+    let mut left: &[std::io::IoSlice<'_>] = &slices;
+    while !left.is_empty() {
+        let n = std::future::poll_fn(|cx| Pin::new(&mut cursor).poll_write_vectored(cx, left))
+            .await
+            .unwrap();
+        assert_eq!(n, left[0].len(), "the default writes the first slice only");
+        left = &left[1..];
+    }
+    assert_eq!(cursor.inner().0, b"head body");
+}
+
+/// A stream with futures-io's default `poll_write_vectored`, as a user's own
+/// type might be: `KiwiIo` takes any `AsyncBufRead + AsyncWrite + Unpin`.
+struct OneSliceWriter(Vec<u8>);
+
+impl kiwi::io::AsyncRead for OneSliceWriter {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        _: &mut [u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Poll::Ready(Ok(0))
+    }
+}
+
+impl kiwi::io::AsyncBufRead for OneSliceWriter {
+    fn poll_fill_buf(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<&[u8]>> {
+        Poll::Ready(Ok(&[]))
+    }
+    fn consume(self: Pin<&mut Self>, _: usize) {}
+}
+
+impl kiwi::io::AsyncWrite for OneSliceWriter {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.0.extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
 }
 
 async fn tcp_pair() -> (kiwi::net::AsyncTcpStream, kiwi::net::AsyncTcpStream) {

@@ -102,7 +102,6 @@ mod stream;
 mod tcp;
 mod udp;
 pub mod unix;
-mod vectored;
 
 pub use accept::{BACKOFF_MAX, BACKOFF_MIN};
 #[doc(hidden)]
@@ -117,7 +116,6 @@ pub use tcp::{
 };
 pub use udp::AsyncUdpSocket;
 pub use unix::{AsyncUnixDatagram, AsyncUnixListener, AsyncUnixStream, UnixAccept};
-pub use vectored::IsWriteVectored;
 
 /// The close path's bound on waiting for the peer's EOF.
 pub use stream::DRAIN_BOUND;
