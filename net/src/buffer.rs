@@ -18,19 +18,40 @@
 //! - **Lazy allocation.** A new buffer holds no memory; it allocates on first
 //!   use. A connection that never receives (or never has to queue output) costs
 //!   nothing here.
-//! - **readv with a stack spill.** [`Buffer::read_with`] hands the reader two
-//!   slices, the free space and a 64 KiB array on the caller's stack, so one
-//!   syscall can take up to 64 KiB more than the buffer has room for; only the
-//!   bytes that actually came are copied in and the buffer grows just enough.
-//!   Kiwi allocated a fresh 64 KiB block for every read instead.
+//! - **readv with a spill.** [`Buffer::read_with`] hands the reader two
+//!   slices, the free space and a 64 KiB spill array, so one syscall can take
+//!   up to 64 KiB more than the buffer has room for; only the bytes that
+//!   actually came are copied in and the buffer grows just enough. Kiwi
+//!   allocated a fresh 64 KiB block for every read instead. muduo's spill
+//!   lives on the stack, where C leaves it uninitialised; safe Rust must
+//!   initialise an array before `readv` may fill it, and a fresh `[0; 64 KiB]`
+//!   per read cost a 64 KiB memset, 95 % of an echo server's instructions
+//!   (`scripts/callgrind-examples.sh`). So the spill is one array per thread,
+//!   zeroed once, reused by every read on that thread.
 //!
 //! The type is pure data, no I/O: the reader is a closure, so the index and
 //! compaction arithmetic is tested exhaustively below.
 
 use std::io::{self, IoSliceMut};
 
-/// Size of the stack spill used by [`Buffer::read_with`].
+/// Size of the spill used by [`Buffer::read_with`].
 pub const SPILL: usize = 64 * 1024;
+
+thread_local! {
+    /// This thread's spill, zeroed once when first used. Reads do not nest
+    /// (the reader is one syscall), so one per thread is enough.
+    static THREAD_SPILL: std::cell::RefCell<Box<[u8]>> = {
+        #[cfg(test)]
+        SPILLS_MADE.with(|n| n.set(n.get() + 1));
+        std::cell::RefCell::new(vec![0u8; SPILL].into_boxed_slice())
+    };
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many spills this thread has made: once, however many reads.
+    static SPILLS_MADE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
 
 /// Space the buffer makes sure it has before a read (first allocation size).
 pub const INITIAL: usize = 8 * 1024;
@@ -260,8 +281,8 @@ impl Buffer {
     }
 
     /// Fills the buffer with one call of `read`, which gets the free space (at
-    /// least [`INITIAL`] bytes, after compaction or growth) and a 64 KiB spill
-    /// array on the stack, as `readv` wants them. Returns what `read` returned and
+    /// least [`INITIAL`] bytes, after compaction or growth) and this thread's
+    /// 64 KiB spill array, as `readv` wants them. Returns what `read` returned and
     /// whether the read was *short* (filled less than both slices together).
     ///
     /// # Examples
@@ -278,7 +299,7 @@ impl Buffer {
         &mut self,
         read: impl FnOnce(&mut [IoSliceMut<'_>]) -> io::Result<usize>,
     ) -> io::Result<(usize, bool)> {
-        self.read_with_spill(&mut [0u8; SPILL], read)
+        THREAD_SPILL.with_borrow_mut(|spill| self.read_with_spill(spill, read))
     }
 
     /// [`Buffer::read_with`] with a caller-provided spill (tests use small ones).
@@ -323,6 +344,23 @@ impl Buffer {
 mod tests {
     use super::*;
     use std::io::{self, Read};
+
+    /// Regression: every `read_with` zeroed a fresh 64 KiB spill array, a
+    /// memset that was 95 % of the echo example's instructions per request.
+    #[test]
+    fn read_with_zeroed_a_fresh_spill_per_read() {
+        std::thread::spawn(|| {
+            let mut b = Buffer::new();
+            for _ in 0..1000 {
+                let mut src: &[u8] = b"abc";
+                b.read_with(|bufs| src.read_vectored(bufs)).unwrap();
+                b.consume(3);
+            }
+            assert_eq!(SPILLS_MADE.with(|n| n.get()), 1);
+        })
+        .join()
+        .unwrap();
+    }
 
     fn check(b: &Buffer) {
         assert!(b.read <= b.write && b.write <= b.data.len());
