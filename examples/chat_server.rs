@@ -42,7 +42,7 @@ use futures_util::{pin_mut, select, FutureExt};
 use kiwi::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use kiwi::net::{AsyncTcpListener, AsyncTcpStream};
 
-use common::{Args, Shutdown};
+use common::{Args, Shutdown, Trigger};
 
 const USAGE: &str = "chat_server ADDR [--workers N]";
 
@@ -64,7 +64,7 @@ struct Client {
     /// Its queue of lines to send.
     queue: async_channel::Sender<Line>,
     /// Dropping this tells the client's task it has been dropped.
-    _kick: async_channel::Sender<()>,
+    _kick: Trigger,
 }
 
 /// Every connected client, by id. A `std` mutex: held only for map updates and
@@ -202,7 +202,7 @@ async fn broadcast(registry: &Registry, from: u64, msg: Vec<u8>) {
     for (id, queue) in full {
         let sent = kiwi::time::timeout_at(deadline, queue.send(msg.clone())).await;
         if !matches!(sent, Ok(Ok(()))) {
-            // Too slow. Removing the entry drops its `_kick` sender: the
+            // Too slow. Removing the entry drops its `_kick` trigger: the
             // client's task wakes from `kicked` and ends the connection.
             lock(registry).remove(&id);
         }

@@ -179,6 +179,14 @@ pub mod signal {
     pub use kiwi_runtime::signal::*;
 }
 
+/// Coordination between tasks that kiwi provides itself:
+/// [`CancellationToken`](sync::CancellationToken), a shutdown signal whose
+/// wait costs one atomic load per poll. Channels and locks come from
+/// runtime-agnostic crates (see the README).
+pub mod sync {
+    pub use kiwi_runtime::sync::{CancellationToken, WaitForCancellation};
+}
+
 /// Sockets: TCP, UDP and Unix.
 pub mod net {
     pub use kiwi_net::*;

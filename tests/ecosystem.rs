@@ -119,3 +119,40 @@ fn futures_channel_oneshot_and_mpsc_across_workers() {
         });
     });
 }
+
+/// kiwi's own shutdown signal, as the example servers use it: 200 tasks on
+/// two workers each race a never-ready future against `cancelled()`, and
+/// one cancel from a plain thread ends them all; a token cancelled before
+/// anyone waits completes at once.
+#[test]
+fn cancellation_token_stops_every_waiter_across_workers() {
+    with_deadline(30, || {
+        let rt = two_workers();
+        let token = kiwi::sync::CancellationToken::new();
+        let stopped = Arc::new(AtomicUsize::new(0));
+        let mut handles = Vec::new();
+        for _ in 0..200 {
+            let (token, stopped) = (token.clone(), stopped.clone());
+            handles.push(rt.spawn(async move {
+                let mut never = futures_util::future::pending::<()>();
+                let mut stop = token.cancelled();
+                kiwi::select! {
+                    () = never => unreachable!(),
+                    () = stop => stopped.fetch_add(1, Ordering::SeqCst),
+                };
+            }));
+        }
+        let canceller = token.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            canceller.cancel();
+        });
+        rt.block_on(async {
+            for h in handles {
+                h.await.unwrap();
+            }
+            token.cancelled().await; // already cancelled: at once
+        });
+        assert_eq!(stopped.load(Ordering::SeqCst), 200);
+    });
+}

@@ -138,33 +138,48 @@ pub fn announce(addr: SocketAddr) {
 
 /// A signal that shutdown has begun, handed to every connection.
 ///
-/// It is the receiving end of an `async-channel` whose only sender is dropped
-/// when a stop signal (SIGINT or SIGTERM) arrives. Nothing is ever sent: a closed channel makes every
-/// pending and future `recv` return at once, on every clone, which is exactly a
-/// broadcast "stop" with no extra code. Any runtime-agnostic channel would do;
-/// kiwi does not need its own.
+/// It wraps kiwi's [`CancellationToken`](kiwi::sync::CancellationToken),
+/// whose wait is made for exactly this: every connection races its work
+/// against `stop.wait()` on every wake, and while nothing has been cancelled
+/// that poll is one atomic load and a waker comparison, with no lock and no
+/// store. The [`Trigger`] cancels it when dropped, so "the server is going
+/// away" needs no extra code.
 #[derive(Clone)]
-pub struct Shutdown(async_channel::Receiver<()>);
+pub struct Shutdown(kiwi::sync::CancellationToken);
+
+/// Cancels its [`Shutdown`] when dropped (or by [`Trigger::fire`]).
+pub struct Trigger(kiwi::sync::CancellationToken);
+
+impl Trigger {
+    /// Triggers the shutdown now.
+    pub fn fire(self) {}
+}
+
+impl Drop for Trigger {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
 
 impl Shutdown {
-    /// A sender (drop it to trigger) and the signal.
-    pub fn new() -> (async_channel::Sender<()>, Shutdown) {
-        let (tx, rx) = async_channel::bounded(1);
-        (tx, Shutdown(rx))
+    /// A trigger (drop it to fire) and the signal.
+    pub fn new() -> (Trigger, Shutdown) {
+        let token = kiwi::sync::CancellationToken::new();
+        (Trigger(token.clone()), Shutdown(token))
     }
 
     /// Completes once shutdown has begun.
     ///
     /// Create the future once per connection and keep it pinned (see the
-    /// servers): each new `recv` registers a fresh listener, which is cheap but
-    /// not free on a hot path.
-    pub async fn wait(&self) {
-        let _ = self.0.recv().await;
+    /// servers): the first poll registers its waker under a lock, and every
+    /// later poll by the same task costs one atomic load.
+    pub fn wait(&self) -> kiwi::sync::WaitForCancellation<'_> {
+        self.0.cancelled()
     }
 
     /// True once shutdown has begun.
     pub fn is_triggered(&self) -> bool {
-        self.0.is_closed()
+        self.0.is_cancelled()
     }
 }
 
@@ -237,7 +252,7 @@ where
     }
 
     drop(listener);
-    drop(stop_tx);
+    stop_tx.fire();
     while let Some(Some(res)) = conns.join_next().now_or_never() {
         report_join(name, res);
     }

@@ -89,6 +89,7 @@ mod reactor;
 mod runtime;
 pub mod signal;
 mod spawn;
+pub mod sync;
 #[doc(hidden)]
 pub mod sys;
 pub mod task;
