@@ -852,7 +852,7 @@ fn tcp_proxy_relays_curl_to_http_hello() {
 /// (a running hash of the pseudo-random stream on both sides), with the
 /// client half-closing at the end: the proxy forwards the EOF both ways.
 #[test]
-fn tcp_proxy_relays_100_mb_hash_checked() {
+fn tcp_proxy_relays_100_mb_hash_checked_by_splice_and_buffered() {
     const TOTAL: u64 = 100 << 20;
     /// Bytes `i..i+len` of the stream: a cheap mix of the position.
     fn fill(buf: &mut [u8], at: u64) {
@@ -861,43 +861,60 @@ fn tcp_proxy_relays_100_mb_hash_checked() {
             *b = (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8;
         }
     }
-    with_deadline(120, || {
-        let upstream = Server::start("echo_server", &["127.0.0.1:0"]);
-        let up = upstream.addr.to_string();
-        let proxy = Server::start("tcp_proxy", &["127.0.0.1:0", &up]);
-        let conn = proxy.connect();
-        let mut writer = conn.try_clone().unwrap();
-        let sender = std::thread::spawn(move || {
+    with_deadline(180, || {
+        for copy in ["splice", "buffered"] {
+            let upstream = Server::start("echo_server", &["127.0.0.1:0"]);
+            let up = upstream.addr.to_string();
+            let proxy = Server::start("tcp_proxy", &["127.0.0.1:0", &up, "--copy", copy]);
+            let conn = proxy.connect();
+            let mut writer = conn.try_clone().unwrap();
+            let sender = std::thread::spawn(move || {
+                let mut buf = vec![0u8; 64 << 10];
+                let mut at = 0;
+                while at < TOTAL {
+                    let n = buf.len().min((TOTAL - at) as usize);
+                    fill(&mut buf[..n], at);
+                    writer.write_all(&buf[..n]).unwrap();
+                    at += n as u64;
+                }
+                writer.shutdown(Shutdown::Write).unwrap();
+            });
+            let mut reader = conn;
+            let (mut got, mut bad_at) = (0u64, None);
             let mut buf = vec![0u8; 64 << 10];
-            let mut at = 0;
-            while at < TOTAL {
-                let n = buf.len().min((TOTAL - at) as usize);
-                fill(&mut buf[..n], at);
-                writer.write_all(&buf[..n]).unwrap();
-                at += n as u64;
+            let mut expect = vec![0u8; 64 << 10];
+            loop {
+                let n = reader.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                fill(&mut expect[..n], got);
+                if bad_at.is_none() && buf[..n] != expect[..n] {
+                    bad_at = Some(got);
+                }
+                got += n as u64;
             }
-            writer.shutdown(Shutdown::Write).unwrap();
-        });
-        let mut reader = conn;
-        let (mut got, mut bad_at) = (0u64, None);
-        let mut buf = vec![0u8; 64 << 10];
-        let mut expect = vec![0u8; 64 << 10];
-        loop {
-            let n = reader.read(&mut buf).unwrap();
-            if n == 0 {
-                break;
+            sender.join().unwrap();
+            assert_eq!(
+                bad_at, None,
+                "{copy}: the echoed stream differs at that offset"
+            );
+            assert_eq!(got, TOTAL, "{copy}: bytes that came back");
+            let lines = proxy.interrupt(Duration::from_secs(10));
+            let spliced: u64 = lines
+                .iter()
+                .find_map(|l| l.strip_prefix("tcp_proxy: spliced "))
+                .and_then(|l| l.strip_suffix(" bytes"))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("{copy}: no spliced count in {lines:?}"));
+            if copy == "splice" {
+                // Both directions, each TOTAL bytes, went socket to socket.
+                assert_eq!(spliced, 2 * TOTAL, "bytes that never entered user space");
+            } else {
+                assert_eq!(spliced, 0);
             }
-            fill(&mut expect[..n], got);
-            if bad_at.is_none() && buf[..n] != expect[..n] {
-                bad_at = Some(got);
-            }
-            got += n as u64;
+            upstream.interrupt(Duration::from_secs(10));
         }
-        sender.join().unwrap();
-        assert_eq!(bad_at, None, "the echoed stream differs at that offset");
-        assert_eq!(got, TOTAL, "bytes that came back");
-        proxy.interrupt(Duration::from_secs(10));
-        upstream.interrupt(Duration::from_secs(10));
     });
 }
 

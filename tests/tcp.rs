@@ -440,3 +440,54 @@ fn into_split_halves_on_different_tasks() {
     })
     .unwrap();
 }
+
+/// `splice_bidirectional` (issue 12, item 3): bytes the proxy's stream had
+/// already read into its buffer go out first, then the rest by splice, in
+/// order; the half-close is forwarded; the runtime counts what was spliced.
+#[test]
+fn splice_bidirectional_sends_buffered_bytes_first_then_splices_in_order() {
+    use kiwi::io::AsyncBufReadExt;
+    run(async {
+        let front = AsyncTcpListener::bind("127.0.0.1:0").await?;
+        let back = AsyncTcpListener::bind("127.0.0.1:0").await?;
+        let (front_addr, back_addr) = (front.local_addr()?, back.local_addr()?);
+        let total: usize = 4 << 20;
+        let data: Vec<u8> = (0..total).map(|i| (i * 31 % 253) as u8).collect();
+        let expect = data.clone();
+        let client = kiwi::spawn(async move {
+            let mut c = AsyncTcpStream::connect(front_addr).await?;
+            c.write_all(&data).await?;
+            c.close().await?; // half-close, forwarded upstream
+            let mut back = Vec::new();
+            c.read_to_end(&mut back).await?;
+            Ok::<_, io::Error>(back)
+        });
+        let upstream = kiwi::spawn(async move {
+            let (mut s, _) = back.accept().await?;
+            let mut got = Vec::new();
+            s.read_to_end(&mut got).await?;
+            s.write_all(b"done").await?;
+            Ok::<_, io::Error>(got)
+        });
+        let (mut a, _) = front.accept().await?;
+        // Some bytes are in `a`'s buffer before the proxy starts.
+        let early = a.fill_buf().await?.len();
+        assert!(early > 0);
+        let mut b = AsyncTcpStream::connect(back_addr).await?;
+        let before = kiwi::Handle::current().metrics().io().spliced_bytes();
+        let (ab, ba) = kiwi::net::splice_bidirectional(&mut a, &mut b).await?;
+        assert_eq!((ab, ba), (total as u64, 4));
+        let spliced = kiwi::Handle::current().metrics().io().spliced_bytes() - before;
+        assert!(
+            spliced >= (total - early) as u64,
+            "only {spliced} of {total} bytes were spliced"
+        );
+        assert!(
+            upstream.await.unwrap()? == expect,
+            "bytes lost or reordered"
+        );
+        assert_eq!(client.await.unwrap()?, b"done");
+        Ok::<_, io::Error>(())
+    })
+    .unwrap();
+}

@@ -15,7 +15,9 @@
 //! full. What this saves, against a copy loop with a buffer of its own
 //! (tokio allocates 8 KiB per direction), is that buffer and one `memcpy` per
 //! chunk. A reader that only implements `AsyncRead` goes through a
-//! `BufReader`, whose buffer then plays that part.
+//! `BufReader`, whose buffer then plays that part. Between two kiwi TCP
+//! streams, [`splice_bidirectional`](crate::splice_bidirectional) goes
+//! further: the bytes never enter user space.
 
 use std::future::poll_fn;
 use std::io;

@@ -280,6 +280,7 @@ pub struct IoMetrics {
     drop_flushes_started: AtomicU64,
     drop_flushes_finished: AtomicU64,
     drop_flushes_abandoned: AtomicU64,
+    spliced: AtomicU64,
 }
 
 impl IoMetrics {
@@ -306,5 +307,22 @@ impl IoMetrics {
     /// Drop-flushes abandoned because the runtime shut down first.
     pub fn drop_flushes_abandoned(&self) -> u64 {
         self.drop_flushes_abandoned.load(Ordering::Relaxed)
+    }
+    /// Records `n` bytes moved socket to socket by `splice(2)`.
+    pub fn record_spliced(&self, n: u64) {
+        self.spliced.fetch_add(n, Ordering::Relaxed);
+    }
+    /// Bytes `kiwi::net::splice_bidirectional` moved without copying them
+    /// to user space.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = kiwi_runtime::Runtime::new()?;
+    /// assert_eq!(rt.handle().metrics().io().spliced_bytes(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spliced_bytes(&self) -> u64 {
+        self.spliced.load(Ordering::Relaxed)
     }
 }

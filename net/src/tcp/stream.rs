@@ -48,8 +48,8 @@ use crate::stream::{impl_stream_io, Conn, ReadState};
 /// }).unwrap();
 /// ```
 pub struct AsyncTcpStream {
-    pub(super) conn: Conn,
-    pub(super) read: ReadState,
+    pub(crate) conn: Conn,
+    pub(crate) read: ReadState,
 }
 
 impl_stream_io!(read AsyncTcpStream);

@@ -11,7 +11,9 @@
 //! - [`socket`]: nonblocking, close-on-exec sockets from birth and the calls kiwi-net
 //!   needs (connect, accept4, readv, sendmsg with `MSG_NOSIGNAL`, options);
 //! - [`signal`]: signal handlers that ring an eventfd (`kiwi::signal`);
-//! - [`process`]: `pidfd_open`, and reads and writes on nonblocking pipes.
+//! - [`process`]: `pidfd_open`, and reads and writes on nonblocking pipes;
+//! - [`splice`]: a nonblocking pipe pair and `splice(2)`, for moving bytes
+//!   between sockets without copying them to user space.
 //!
 //! Rules every function here keeps:
 //! - a new descriptor becomes an [`OwnedFd`](std::os::fd::OwnedFd) on the line that
@@ -24,6 +26,7 @@ pub mod eventfd;
 pub mod process;
 pub mod signal;
 pub mod socket;
+pub mod splice;
 
 /// Calls a libc function and turns the C convention (`-1` and `errno`) into
 /// `io::Result`.
