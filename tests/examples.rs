@@ -908,8 +908,14 @@ fn tcp_proxy_relays_100_mb_hash_checked_by_splice_and_buffered() {
                 .and_then(|n| n.parse().ok())
                 .unwrap_or_else(|| panic!("{copy}: no spliced count in {lines:?}"));
             if copy == "splice" {
-                // Both directions, each TOTAL bytes, went socket to socket.
-                assert_eq!(spliced, 2 * TOTAL, "bytes that never entered user space");
+                // Both directions carry TOTAL bytes in bulk: nearly all of
+                // them go socket to socket (the first chunk of each burst
+                // takes the buffered path, which detects the bulk).
+                assert!(
+                    spliced >= 2 * TOTAL * 9 / 10,
+                    "only {spliced} of {} bytes never entered user space",
+                    2 * TOTAL
+                );
             } else {
                 assert_eq!(spliced, 0);
             }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p kiwi-bench -- all [--rounds N] [--full] [--md FILE]
-//! cargo run --release -p kiwi-bench -- micro|sched|timers|wake|mt|b1|b2|b3|b7|b8|b9 [--rounds N]
+//! cargo run --release -p kiwi-bench -- micro|sched|timers|wake|mt|b1|b2|b3|b7|b8|b9|b10 [--rounds N]
 //! ```
 //!
 //! The parent process measures nothing itself: for each group it re-executes
@@ -44,13 +44,13 @@ const GROUPS: &[(&str, &str)] = &[
 const TWO_CPU_GROUPS: &[&str] = &["mt"];
 
 /// The network groups, in the order `all` runs them after the others.
-const NET_GROUPS: &[&str] = &["b1", "b2", "b3", "b7", "b8", "b9"];
+const NET_GROUPS: &[&str] = &["b1", "b2", "b3", "b7", "b8", "b9", "b10"];
 
 const RUNTIMES: &[&str] = &[Kiwi::NAME, Tokio::NAME, Smol::NAME];
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: kiwi-bench <all|micro|sched|timers|wake|mt|b1|b2|b3|b7|b8|b9> [--rounds N] [--full] [--md FILE]\n\
+        "usage: kiwi-bench <all|micro|sched|timers|wake|mt|b1|b2|b3|b7|b8|b9|b10> [--rounds N] [--full] [--md FILE]\n\
          \x20      kiwi-bench server <kiwi|tokio|smol> <echo|http|idle> <workers> <port>\n\
          \x20      kiwi-bench child <group> <kiwi|tokio|smol>   (internal)"
     );
@@ -85,7 +85,7 @@ fn main() -> ExitCode {
             }
         }
         "all" | "micro" | "sched" | "timers" | "wake" | "mt" | "b1" | "b2" | "b3" | "b7" | "b8"
-        | "b9" => {
+        | "b9" | "b10" => {
             let Some(opts) = Options::parse(&args[1..]) else {
                 return usage();
             };
@@ -160,7 +160,8 @@ fn compare(groups: &[&(&str, &str)], nets: &[&str], opts: &Options) -> io::Resul
             "b3" => net::b3::run(opts.rounds)?,
             "b7" => net::b7::run(opts.rounds)?,
             "b8" => net::b8::run(opts.rounds)?,
-            _ => net::b9::run(opts.rounds)?,
+            "b9" => net::b9::run(opts.rounds)?,
+            _ => net::b10::run(opts.rounds)?,
         };
         println!("{text}");
         md.push_str(&text);

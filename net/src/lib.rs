@@ -110,7 +110,7 @@ pub use addr::Target;
 pub use addr::ToSocketAddrs;
 pub use buffer::Buffer;
 pub use copy::copy_bidirectional;
-pub use splice::splice_bidirectional;
+pub use splice::{splice_bidirectional, BULK as SPLICE_BULK};
 pub use stream::{BYPASS, DEFAULT_HIGH_WATER, DEFAULT_LINGER_FLUSH};
 pub use tcp::{
     Accept, AsyncTcpListener, AsyncTcpStream, Incoming, OwnedReadHalf, OwnedWriteHalf, ReadHalf,

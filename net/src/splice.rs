@@ -19,6 +19,14 @@
 //! 4. At end of input, the half-close is forwarded (`poll_close`: flush and
 //!    `shutdown(Write)`), as `copy_bidirectional` does.
 //!
+//! **Splicing only pays in bulk.** A splice read cannot prove the socket
+//! drained (a short splice may only mean the pipe's page slots ran out), so
+//! every splice read ends with one more that answers `EAGAIN`: three calls
+//! per chunk against the buffered path's two, and for a 100-byte request the
+//! copy it saves is nothing. So a direction starts on the buffered path, and
+//! turns to splicing when a read brings at least [`BULK`] bytes at once; a
+//! splice that brings less turns it back.
+//!
 //! The pipe is made once per direction, on the first splice. Where the kernel
 //! refuses to splice (`EINVAL`, `ENOSYS`, `EOPNOTSUPP` before any byte went
 //! through the pipe), the direction falls back to the buffered copy for good.
@@ -37,6 +45,10 @@ use kiwi_runtime::io::{Direction, Io, Source};
 use kiwi_runtime::sys::splice::{self as sys, PIPE_CAPACITY};
 
 use crate::AsyncTcpStream;
+
+/// A read of at least this many bytes means data is coming in bulk: splice
+/// from then on (see the module docs).
+pub const BULK: usize = 16 * 1024;
 
 /// Copies bytes between two TCP streams in both directions at once with
 /// `splice(2)`, until both reach EOF; returns `(a to b, b to a)` byte counts.
@@ -106,8 +118,10 @@ struct Splice {
     /// Bytes in the pipe, not yet sent on.
     in_pipe: usize,
     copied: u64,
-    /// The kernel refused to splice: copy through user space instead.
+    /// The kernel refused to splice: copy through user space for good.
     buffered: bool,
+    /// Data is coming in bulk: splice (see [`BULK`]).
+    bulk: bool,
     eof: bool,
     done: bool,
 }
@@ -131,13 +145,16 @@ impl Splice {
                 record(n);
                 continue;
             }
-            if self.buffered || r.read.buffered() > 0 {
-                // Bytes already in user space (or no splicing): the buffered
-                // path, one chunk.
+            if self.buffered || !self.bulk || r.read.buffered() > 0 {
+                // Small messages, bytes already in user space, or no
+                // splicing: the buffered path, one chunk.
                 let buf = ready!(r.conn.poll_fill_buf(cx, &mut r.read))?;
                 if buf.is_empty() {
                     self.eof = true;
                     break;
+                }
+                if buf.len() >= BULK {
+                    self.bulk = true;
                 }
                 let n = ready!(w.conn.poll_write(cx, buf))?;
                 r.conn.consume(&mut r.read, n);
@@ -162,7 +179,10 @@ impl Splice {
                     self.eof = true;
                     r.conn.source().eof.store(true, Ordering::Relaxed);
                 }
-                Poll::Ready(Ok(n)) => self.in_pipe = n,
+                Poll::Ready(Ok(n)) => {
+                    self.in_pipe = n;
+                    self.bulk = n >= BULK;
+                }
                 Poll::Ready(Err(e)) if sys::is_unsupported(&e) => self.buffered = true,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,

@@ -60,12 +60,23 @@ pub struct WrkRun {
 /// Runs wrk against `server` (pinned to `cpu` if given), pipelined 16 deep if
 /// `pipeline`, measuring the server's CPU time and syscalls over the run.
 pub fn wrk(server: &Server, cpu: Option<usize>, pipeline: bool, perf: bool) -> io::Result<WrkRun> {
+    wrk_conns(server, cpu, CONNS, pipeline, perf)
+}
+
+/// [`wrk`] with `conns` connections instead of [`CONNS`].
+pub fn wrk_conns(
+    server: &Server,
+    cpu: Option<usize>,
+    conns: usize,
+    pipeline: bool,
+    perf: bool,
+) -> io::Result<WrkRun> {
     let pid = server.pid();
     let mut cmd = match cpu {
         Some(c) => crate::harness::pinned_command(c, "wrk"),
         None => Command::new("wrk"),
     };
-    cmd.args(["-t1", &format!("-c{CONNS}"), &format!("-d{SECS}s")]);
+    cmd.args(["-t1", &format!("-c{conns}"), &format!("-d{SECS}s")]);
     if pipeline {
         cmd.arg("-s").arg(pipeline_script()?);
     }

@@ -10,12 +10,28 @@ Content-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
 
 const READ_BUF: usize = 8 * 1024;
 
+/// B10's large response: the same head with a 1 MiB body.
+fn big_response() -> &'static [u8] {
+    static BIG: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BIG.get_or_init(|| {
+        let body = vec![b'k'; 1 << 20];
+        let mut r = format!(
+            "HTTP/1.1 200 OK\r\nServer: kiwi-bench\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        r.extend_from_slice(&body);
+        r
+    })
+}
+
 /// Per-connection state: the read buffer and the batch of responses.
 #[derive(Debug)]
 pub struct Conn {
     buf: Vec<u8>,
     len: usize,
     out: Vec<u8>,
+    response: &'static [u8],
 }
 
 impl Default for Conn {
@@ -27,10 +43,16 @@ impl Default for Conn {
 impl Conn {
     /// An empty connection.
     pub fn new() -> Conn {
+        Conn::answering(false)
+    }
+
+    /// An empty connection answering [`RESPONSE`], or with `big` the 1 MiB one.
+    pub fn answering(big: bool) -> Conn {
         Conn {
             buf: vec![0; READ_BUF],
             len: 0,
             out: Vec::new(),
+            response: if big { big_response() } else { RESPONSE },
         }
     }
 
@@ -49,7 +71,7 @@ impl Conn {
         self.len += n;
         let mut start = 0;
         while let Some(end) = find_head_end(&self.buf[start..self.len]) {
-            self.out.extend_from_slice(RESPONSE);
+            self.out.extend_from_slice(self.response);
             start += end;
         }
         self.buf.copy_within(start..self.len, 0);

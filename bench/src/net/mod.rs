@@ -11,6 +11,7 @@
 
 pub mod axum;
 pub mod b1;
+pub mod b10;
 pub mod b2;
 pub mod b3;
 pub mod b7;
@@ -19,4 +20,5 @@ pub mod b9;
 pub mod http;
 pub mod load;
 pub mod proc;
+pub mod proxy;
 pub mod servers;

@@ -62,12 +62,37 @@ pub enum App {
     Hyper,
     /// An axum `Router` answering `Hello, World!`.
     Axum,
+    /// HTTP/1.1 answering every request with a 1 MiB body (B10's upstream).
+    Big,
+    /// A proxy to the upstream port (B10): splice, or buffered copy.
+    Proxy {
+        /// The upstream's port on 127.0.0.1.
+        upstream: u16,
+        /// `splice_bidirectional` rather than `copy_bidirectional` (kiwi).
+        splice: bool,
+    },
 }
 
 impl App {
-    /// Parses `echo`, `http`, `idle`, `hyper` or `axum`.
+    /// Parses `echo`, `http`, `idle`, `hyper`, `axum`, `big`, or
+    /// `proxy-splice:PORT` / `proxy-buffered:PORT`.
     pub fn parse(s: &str) -> Option<App> {
+        if let Some((kind, port)) = s.split_once(':') {
+            let upstream = port.parse().ok()?;
+            return match kind {
+                "proxy-splice" => Some(App::Proxy {
+                    upstream,
+                    splice: true,
+                }),
+                "proxy-buffered" => Some(App::Proxy {
+                    upstream,
+                    splice: false,
+                }),
+                _ => None,
+            };
+        }
         match s {
+            "big" => Some(App::Big),
             "echo" => Some(App::Echo),
             "http" => Some(App::Http),
             "idle" => Some(App::Idle),
@@ -130,6 +155,13 @@ fn listening(counters: impl Fn() -> Vec<u64> + Send + 'static) {
 /// Runs server `kind` with `app` on 127.0.0.1:`port` until killed.
 pub fn serve(kind: &str, app: App, workers: usize, port: u16) -> io::Result<()> {
     raise_nofile_limit();
+    if let App::Proxy { upstream, splice } = app {
+        return match kind {
+            "kiwi" => super::proxy::kiwi(port, upstream, splice),
+            "tokio" => super::proxy::tokio(port, upstream),
+            _ => Err(io::Error::other(format!("no {kind} proxy"))),
+        };
+    }
     match kind {
         "kiwi" => kiwi_serve(app, workers, port),
         "tokio" => tokio_serve(app, workers, port),
@@ -173,8 +205,8 @@ fn kiwi_serve(app: App, workers: usize, port: u16) -> io::Result<()> {
                         }
                     }
                 })),
-                App::Http => drop(kiwi::spawn(async move {
-                    let mut c = http::Conn::new();
+                App::Http | App::Big => drop(kiwi::spawn(async move {
+                    let mut c = http::Conn::answering(app == App::Big);
                     while let Ok(n) = s.read(c.spare()).await {
                         match c.filled(n) {
                             Some(out) if s.write_all(out).await.is_ok() => c.sent(),
@@ -200,6 +232,7 @@ fn kiwi_serve(app: App, workers: usize, port: u16) -> io::Result<()> {
                     router.clone(),
                     stop.clone(),
                 ))),
+                App::Proxy { .. } => unreachable!("served by proxy::kiwi"),
             }
         }
     };
@@ -252,8 +285,8 @@ fn tokio_serve(app: App, workers: usize, port: u16) -> io::Result<()> {
                         }
                     }
                 })),
-                App::Http => drop(tokio::spawn(async move {
-                    let mut c = http::Conn::new();
+                App::Http | App::Big => drop(tokio::spawn(async move {
+                    let mut c = http::Conn::answering(app == App::Big);
                     while let Ok(n) = s.read(c.spare()).await {
                         match c.filled(n) {
                             Some(out) if s.write_all(out).await.is_ok() => c.sent(),
@@ -275,6 +308,7 @@ fn tokio_serve(app: App, workers: usize, port: u16) -> io::Result<()> {
                         .await;
                 })),
                 App::Axum => unreachable!("served by axum::serve above"),
+                App::Proxy { .. } => unreachable!("served by proxy::tokio"),
             }
         }
     })
@@ -304,9 +338,9 @@ fn smol_serve(app: App, port: u16) -> io::Result<()> {
                         }
                     })
                     .detach(),
-                App::Http => ex
+                App::Http | App::Big => ex
                     .spawn(async move {
-                        let mut c = http::Conn::new();
+                        let mut c = http::Conn::answering(app == App::Big);
                         while let Ok(n) = s.read(c.spare()).await {
                             match c.filled(n) {
                                 Some(out) if s.write_all(out).await.is_ok() => c.sent(),
@@ -321,8 +355,10 @@ fn smol_serve(app: App, port: u16) -> io::Result<()> {
                         let _ = s.read(&mut b).await;
                     })
                     .detach(),
-                // B9 compares hyper on kiwi and on tokio only.
-                App::Hyper | App::Axum => return Err(io::Error::other("no hyper server for smol")),
+                // B9 and B10 compare kiwi and tokio only.
+                App::Hyper | App::Axum | App::Proxy { .. } => {
+                    return Err(io::Error::other("no such smol server"))
+                }
             }
         }
     }))
