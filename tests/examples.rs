@@ -52,6 +52,70 @@ fn every_server_exits_cleanly_on_sigterm() {
     });
 }
 
+/// Shutdown with a transfer in flight (issue 12, item 2): SIGTERM arrives
+/// while a client is streaming into `echo_server`. Every byte the server read
+/// before it stopped comes back, in order, then EOF; the server exits 0 after
+/// draining the rest of the client's bytes (no reset cuts the echo short).
+#[test]
+fn echo_server_stops_mid_transfer_without_losing_an_echoed_byte() {
+    with_deadline(60, || {
+        let server = Server::start("echo_server", &["127.0.0.1:0", "--workers", "2"]);
+        let conn = server.connect();
+        let data: Vec<u8> = (0..4_000_000u32).map(|i| (i % 241) as u8).collect();
+        let mut writer = conn.try_clone().unwrap();
+        let sent = data.clone();
+        // The client stops sending soon after the signal, as a client told
+        // "goodbye" would; the server's close path drains what is in flight.
+        let signalled_flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop_sending = signalled_flag.clone();
+        let t = std::thread::spawn(move || {
+            for chunk in sent.chunks(32 << 10) {
+                if stop_sending.load(std::sync::atomic::Ordering::SeqCst)
+                    || writer.write_all(chunk).is_err()
+                {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let _ = writer.shutdown(Shutdown::Write);
+        });
+        let mut reader = conn;
+        let mut back = Vec::new();
+        let mut buf = vec![0u8; 64 << 10];
+        let mut signalled = None;
+        loop {
+            let n = reader
+                .read(&mut buf)
+                .expect("no reset may cut the echo short");
+            if n == 0 {
+                break;
+            }
+            back.extend_from_slice(&buf[..n]);
+            if signalled.is_none() && back.len() >= 512 << 10 {
+                // SAFETY: kill(2) on our own child's pid; no memory is involved.
+                assert_eq!(
+                    unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) },
+                    0
+                );
+                signalled = Some(back.len());
+                signalled_flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        t.join().unwrap();
+        assert!(signalled.is_some(), "the transfer ended before the signal");
+        assert!(
+            back.len() < data.len(),
+            "the server did not stop mid-transfer"
+        );
+        assert!(
+            back == data[..back.len()],
+            "an echoed byte was lost or reordered"
+        );
+        let lines = server.stop(0, Duration::from_secs(10));
+        assert!(lines.iter().any(|l| l.contains("SIGTERM")), "{lines:?}");
+    });
+}
+
 #[test]
 fn echo_server_echoes_and_exits_on_ctrl_c() {
     with_deadline(60, || {
