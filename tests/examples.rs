@@ -92,11 +92,10 @@ fn echo_server_stops_mid_transfer_without_losing_an_echoed_byte() {
             }
             back.extend_from_slice(&buf[..n]);
             if signalled.is_none() && back.len() >= 512 << 10 {
+                let pid = server.child.id() as libc::pid_t;
                 // SAFETY: kill(2) on our own child's pid; no memory is involved.
-                assert_eq!(
-                    unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) },
-                    0
-                );
+                let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
+                assert_eq!(sent, 0);
                 signalled = Some(back.len());
                 signalled_flag.store(true, std::sync::atomic::Ordering::SeqCst);
             }
