@@ -106,6 +106,52 @@ fn writes_never_flushed_still_reach_the_file() {
     });
 }
 
+/// `File::metadata` counts bytes still in the write buffer, leaves the
+/// read position where it was, and a metadata call dropped mid-flight does
+/// not wedge the file.
+#[test]
+fn file_metadata_sees_buffered_writes_and_keeps_the_position() {
+    with_deadline(30, || {
+        let dir = scratch("metadata");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        let p = path.clone();
+        let d = dir.clone();
+        kiwi::block_on(async move {
+            let mut f = fs::File::create(&p).await.unwrap();
+            f.write_all(b"0123456789").await.unwrap(); // still buffered
+            let meta = f.metadata().await.unwrap();
+            assert!(meta.is_file());
+            assert_eq!(meta.len(), 10);
+
+            f.seek(SeekFrom::Start(2)).await.unwrap();
+            let mut two = [0; 2];
+            f.read_exact(&mut two).await.unwrap(); // reads ahead past "23"
+            assert_eq!(&two, b"23");
+            assert_eq!(f.metadata().await.unwrap().len(), 10);
+            let mut rest = String::new();
+            f.read_to_string(&mut rest).await.unwrap();
+            assert_eq!(rest, "456789");
+
+            // Polled once, then dropped: the job finishes on the pool and
+            // the next operation collects it.
+            {
+                let fut = f.metadata();
+                futures_util::pin_mut!(fut);
+                let _ = futures_util::poll!(fut);
+            }
+            f.write_all(b"ab").await.unwrap();
+            assert_eq!(f.metadata().await.unwrap().len(), 12);
+            drop(f);
+
+            let dir_meta = fs::File::open(&d).await.unwrap().metadata().await.unwrap();
+            assert!(dir_meta.is_dir());
+        });
+        assert_eq!(std::fs::read(&path).unwrap(), b"0123456789ab");
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}
+
 #[test]
 fn read_dir_lists_every_entry_once() {
     with_deadline(30, || {

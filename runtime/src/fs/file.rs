@@ -145,6 +145,42 @@ impl File {
     }
 }
 
+impl File {
+    /// The file's metadata (`fstat`), once what is buffered was written, so
+    /// that [`len`](std::fs::Metadata::len) counts every byte written so far.
+    ///
+    /// tokio's `File::metadata` reads it without writing what is buffered
+    /// first; kiwi flushes, because a length that leaves out bytes the
+    /// program already wrote is a surprise.
+    ///
+    /// # Errors
+    ///
+    /// A buffered write's error, or the error of `fstat(2)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::io::AsyncWriteExt;
+    ///
+    /// kiwi_runtime::block_on(async {
+    ///     let path = std::env::temp_dir().join(format!("kiwi-doc-meta-{}", std::process::id()));
+    ///     let mut f = kiwi_runtime::fs::File::create(&path).await?;
+    ///     f.write_all(b"twelve bytes").await?; // buffered, not yet written
+    ///     let meta = f.metadata().await?;
+    ///     assert!(meta.is_file());
+    ///     assert_eq!(meta.len(), 12);
+    ///     kiwi_runtime::fs::remove_file(&path).await
+    /// }).unwrap();
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future leaves the work running on the pool.
+    pub async fn metadata(&mut self) -> io::Result<std::fs::Metadata> {
+        self.io.run(|f| f.metadata()).await
+    }
+}
+
 impl AsyncRead for File {
     fn poll_read(
         self: Pin<&mut Self>,

@@ -255,16 +255,28 @@ impl<T: Read + Write + Send + 'static> Blocking<T> {
     }
 
     /// Runs `f` on `T` on the pool once what is buffered is settled
-    /// (`sync_all`, `set_len`).
-    pub(crate) async fn run(
+    /// (`sync_all`, `set_len`, `metadata`), and returns its value.
+    ///
+    /// The job hands back only `T`, the buffer and an `io::Result<u64>` (so
+    /// that a job left behind by a dropped future is collected by the next
+    /// operation like any other); `f`'s value travels beside it in a
+    /// one-slot channel.
+    pub(crate) async fn run<R: Send + 'static>(
         &mut self,
-        f: impl FnOnce(&mut T) -> io::Result<()> + Send + 'static,
-    ) -> io::Result<()> {
+        f: impl FnOnce(&mut T) -> io::Result<R> + Send + 'static,
+    ) -> io::Result<R> {
         std::future::poll_fn(|cx| self.poll_flush(cx)).await?;
-        self.launch(move |inner, _| f(inner).map(|()| 0));
-        std::future::poll_fn(|cx| self.poll_finish(cx))
-            .await
-            .map(drop)
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.launch(move |inner, _| {
+            let value = f(inner)?;
+            // The receiver is alive unless our future was dropped: then
+            // nobody wants the value.
+            let _ = tx.send(value);
+            Ok(0)
+        });
+        std::future::poll_fn(|cx| self.poll_finish(cx)).await?;
+        rx.try_recv()
+            .map_err(|_| io::Error::other("kiwi: a blocking I/O job gave no value"))
     }
 }
 
