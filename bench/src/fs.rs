@@ -5,9 +5,10 @@
 //!
 //! Neither runtime can wait for a file in epoll, so both hand each read to a
 //! blocking-pool thread and copy what it read into the caller's buffer: the
-//! figure is the cost of that round trip per chunk. The child of this
-//! benchmark may use both CPUs (the worker and the pool thread each want
-//! one).
+//! figure is the cost of that round trip per chunk. The group runs twice:
+//! with its child pinned to CPU 0 (the worker and the pool thread take
+//! turns on one CPU: the steadier figure on a shared machine), then on both
+//! CPUs (each thread may have its own, and every hop is a cross-CPU wake).
 //!
 //! The parent creates the file once, in the system's temporary directory
 //! (never in the working tree), passes its path to each child, and deletes
@@ -36,17 +37,27 @@ const BUF_SIZES: &[usize] = &[64 << 10, 1 << 20];
 /// Measured reads per buffer size; the median is reported.
 const REPS: usize = 3;
 
-/// Runs the `fs` group for `rounds` alternating rounds and returns the rendered table.
+/// How a child is started: [`harness::run_child`] or its two-CPU twin.
+type RunChild = fn(&[&str]) -> io::Result<Vec<harness::Figure>>;
+
+/// Runs the `fs` group for `rounds` alternating rounds, its child pinned to
+/// one CPU and then on two, and returns the rendered tables.
 pub fn run(rounds: usize) -> io::Result<String> {
     let file = TempFile::create(FILE_LEN)?;
     let path = file.0.to_string_lossy().into_owned();
-    let title =
-        "Files (issue 14): reading 1 GiB with fs::File, page cache warm (child on CPUs 0-1)";
-    let mut table = Table::new(title, CONTENDERS);
-    table.run_rounds(rounds, |c| {
-        harness::run_child_two_cpus(&["fs", CONTENDERS[c], &path])
-    })?;
-    Ok(table.render())
+    let mut out = String::new();
+    let configs: [(&str, RunChild); 2] = [
+        ("child on CPU 0", harness::run_child),
+        ("child on CPUs 0-1", harness::run_child_two_cpus),
+    ];
+    for (cpus, run_child) in configs {
+        let title =
+            format!("Files (issue 14): reading 1 GiB with fs::File, page cache warm ({cpus})");
+        let mut table = Table::new(&title, CONTENDERS);
+        table.run_rounds(rounds, |c| run_child(&["fs", CONTENDERS[c], &path]))?;
+        out.push_str(&table.render());
+    }
+    Ok(out)
 }
 
 /// Inside a child: measures runtime `rt` on the file named by the argument
