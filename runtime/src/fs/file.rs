@@ -19,6 +19,11 @@ use crate::io::blocking::Blocking;
 /// gathered, on `flush` or `close`, before a read or a seek, or when the file
 /// is dropped); call `flush` (or `close`) to learn whether they succeeded.
 ///
+/// Each read that finds nothing read ahead is one pool job that reads as
+/// many bytes as the caller's buffer holds (up to 2 MiB), so a large buffer
+/// means fewer hops between the worker and the pool: read a big file with a
+/// big buffer (64 KiB to 1 MiB), not 8 KiB at a time.
+///
 /// # Examples
 ///
 /// ```
