@@ -18,9 +18,20 @@
 //! - **each attempt has its own deadline**: `timeout` races the connect against
 //!   a timer in the worker's timing wheel (a SYN to a silent host would
 //!   otherwise wait minutes for the kernel to give up);
-//! - **blocking input stays off the workers**: stdin is read by a plain thread
-//!   that hands lines over through an `async-channel`; a worker never sits in a
-//!   blocking `read(0)`.
+//! - **blocking input stays off the workers**: stdin is `kiwi::io::stdin()`,
+//!   whose reads run on the runtime's blocking pool; a worker never sits in a
+//!   blocking `read(0)`, and the echoes go out through `kiwi::io::stdout()`
+//!   the same way.
+//!
+//! Why the blocking pool and not the reactor, as for the socket? Descriptor 0
+//! is shared with the shell that started us (and with every other program
+//! reading the same terminal or pipe). `O_NONBLOCK`, which epoll-driven I/O
+//! needs, is a flag of the open file *description*, which all of them share,
+//! not of our descriptor: setting it would make *their* reads fail with
+//! `EAGAIN` too, and a shell left with a nonblocking terminal misbehaves
+//! after we exit. (A terminal or a regular file would not give epoll useful
+//! readiness anyway.) So the descriptor stays blocking, and each read is a
+//! short job on a pool thread that may block as long as it likes.
 //!
 //! Shortcut: the jitter comes from a tiny xorshift generator seeded from the
 //! clock, good enough to spread retries and nothing more.
@@ -28,10 +39,11 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::io::{self, BufRead, Write};
+use std::io;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use kiwi::io::{AsyncBufReadExt, AsyncWriteExt};
+use futures_util::StreamExt;
+use kiwi::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use kiwi::net::AsyncTcpStream;
 use kiwi::time::{sleep, timeout};
 
@@ -95,23 +107,16 @@ async fn connect_with_backoff(addr: &str, attempts: u32) -> io::Result<AsyncTcpS
 
 /// Sends each stdin line and prints its echo.
 async fn talk(mut stream: AsyncTcpStream) -> io::Result<()> {
-    // Stdin is a blocking file descriptor. A plain thread reads it and sends
-    // the lines through a small bounded channel; `send_blocking` parks that
-    // thread (not a worker) when we fall behind.
-    let (tx, rx) = async_channel::bounded::<String>(16);
-    std::thread::spawn(move || {
-        for line in io::stdin().lock().lines() {
-            let Ok(line) = line else { break };
-            if tx.send_blocking(line).is_err() {
-                break; // The async side is gone.
-            }
-        }
-        // Dropping `tx` closes the channel: that is our "end of stdin".
-    });
-
-    let mut out = io::stdout().lock();
+    // Each read of `stdin` that the `BufReader` cannot serve from its buffer
+    // is one job on the blocking pool (see the module docs); the worker waits
+    // for it like for any other future, free to run other tasks meanwhile.
+    let mut lines = BufReader::new(kiwi::io::stdin()).lines();
+    let mut out = kiwi::io::stdout();
     let mut echoed = String::new();
-    while let Ok(mut line) = rx.recv().await {
+    while let Some(line) = lines.next().await {
+        // A read error or a line that is not UTF-8 ends the input, as the
+        // end of stdin does.
+        let Ok(mut line) = line else { break };
         line.push('\n');
         stream.write_all(line.as_bytes()).await?;
         // `read_line` reads from the stream's internal buffer; the bytes of the
@@ -123,8 +128,10 @@ async fn talk(mut stream: AsyncTcpStream) -> io::Result<()> {
                 "the server closed the connection",
             ));
         }
-        out.write_all(echoed.as_bytes())?;
-        out.flush()?;
+        // `kiwi::io::stdout()` gathers writes; `flush` hands them to the pool,
+        // so each echo is out before the next line is sent.
+        out.write_all(echoed.as_bytes()).await?;
+        out.flush().await?;
     }
     // Flush, then shut down our write side: the server sees EOF and closes.
     stream.close().await

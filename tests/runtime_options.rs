@@ -97,6 +97,41 @@ fn max_blocking_threads_bounds_the_pool_and_queues_the_rest() {
     });
 }
 
+/// The pool wakes an idle thread after unlocking its queue (woken under the
+/// lock, the thread slept again on the mutex: twice the futex calls per
+/// job). Four threads push jobs one at a time, each waiting for its last,
+/// so the two pool threads go idle and are woken over and over: every job
+/// runs, on at most two threads, and nothing waits for the 10 s keep-alive
+/// to notice a job (the global deadline would fail first).
+#[test]
+fn blocking_pool_wakes_after_unlocking_and_loses_no_job() {
+    with_deadline(60, || {
+        let rt = kiwi::Builder::new()
+            .workers(1)
+            .max_blocking_threads(2)
+            .build()
+            .unwrap();
+        let ran = Arc::new(AtomicUsize::new(0));
+        std::thread::scope(|s| {
+            for t in 0..4usize {
+                let (handle, ran) = (rt.handle().clone(), ran.clone());
+                s.spawn(move || {
+                    for i in 0..500usize {
+                        let ran = ran.clone();
+                        let job = handle.spawn_blocking(move || {
+                            ran.fetch_add(1, Ordering::SeqCst);
+                            t * 1000 + i
+                        });
+                        assert_eq!(handle.block_on(job).unwrap(), t * 1000 + i);
+                    }
+                });
+            }
+        });
+        assert_eq!(ran.load(Ordering::SeqCst), 2000);
+        assert!(rt.handle().metrics().num_blocking_threads() <= 2);
+    });
+}
+
 #[test]
 fn thread_keep_alive_lets_idle_blocking_threads_go() {
     with_deadline(20, || {

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release -p kiwi-bench -- all [--rounds N] [--full] [--md FILE]
 //! cargo run --release -p kiwi-bench -- micro|sched|timers|wake|mt|b1|b2|b3|b7|b8|b9|b10 [--rounds N]
+//! cargo run --release -p kiwi-bench -- proc|fs [--rounds N]
 //! ```
 //!
 //! The parent process measures nothing itself: for each group it re-executes
@@ -11,11 +12,14 @@
 //! ratios and noise. Load-generating threads pin themselves to CPU 1. The
 //! `mt` group (two workers per runtime, see [`suite::mt`]) pins its child to
 //! CPUs 0 and 1 instead. The network groups (see [`net`]) start server
-//! processes the same way.
+//! processes the same way. The operating-system groups, `proc` (see
+//! [`process`]) and `fs` (see [`fs`]), run their children on CPUs 0-1 too.
 
 mod alloc;
+mod fs;
 mod harness;
 mod net;
+mod process;
 mod procfs;
 mod rt;
 mod suite;
@@ -46,11 +50,14 @@ const TWO_CPU_GROUPS: &[&str] = &["mt"];
 /// The network groups, in the order `all` runs them after the others.
 const NET_GROUPS: &[&str] = &["b1", "b2", "b3", "b7", "b8", "b9", "b10"];
 
+/// The operating-system groups (kiwi and tokio only), run last by `all`.
+const OS_GROUPS: &[&str] = &["proc", "fs"];
+
 const RUNTIMES: &[&str] = &[Kiwi::NAME, Tokio::NAME, Smol::NAME];
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: kiwi-bench <all|micro|sched|timers|wake|mt|b1|b2|b3|b7|b8|b9|b10> [--rounds N] [--full] [--md FILE]\n\
+        "usage: kiwi-bench <all|micro|sched|timers|wake|mt|b1|b2|b3|b7|b8|b9|b10|proc|fs> [--rounds N] [--full] [--md FILE]\n\
          \x20      kiwi-bench server <kiwi|tokio|smol> <echo|http|idle> <workers> <port>\n\
          \x20      kiwi-bench child <group> <kiwi|tokio|smol>   (internal)"
     );
@@ -85,7 +92,7 @@ fn main() -> ExitCode {
             }
         }
         "all" | "micro" | "sched" | "timers" | "wake" | "mt" | "b1" | "b2" | "b3" | "b7" | "b8"
-        | "b9" | "b10" => {
+        | "b9" | "b10" | "proc" | "fs" => {
             let Some(opts) = Options::parse(&args[1..]) else {
                 return usage();
             };
@@ -95,6 +102,7 @@ fn main() -> ExitCode {
                 .collect();
             let nets: Vec<&str> = NET_GROUPS
                 .iter()
+                .chain(OS_GROUPS)
                 .copied()
                 .filter(|g| cmd == "all" || g == cmd)
                 .collect();
@@ -160,6 +168,8 @@ fn compare(groups: &[&(&str, &str)], nets: &[&str], opts: &Options) -> io::Resul
             "b3" => net::b3::run(opts.rounds)?,
             "b7" => net::b7::run(opts.rounds)?,
             "b8" => net::b8::run(opts.rounds)?,
+            "proc" => process::run(opts.rounds)?,
+            "fs" => fs::run(opts.rounds)?,
             "b9" => net::b9::run(opts.rounds)?,
             _ => net::b10::run(opts.rounds)?,
         };
@@ -193,6 +203,8 @@ fn run_child(group: &str, rt: &str) -> ExitCode {
         true
     }
     let known = match (group, rt) {
+        ("proc", rt) => process::child(rt),
+        ("fs", rt) => fs::child(rt),
         ("mt", "kiwi") => mt_on::<Kiwi>(),
         ("mt", "tokio") => mt_on::<Tokio>(),
         ("mt", "smol") => mt_on::<SmolMt>(),

@@ -19,6 +19,11 @@ use crate::io::blocking::Blocking;
 /// gathered, on `flush` or `close`, before a read or a seek, or when the file
 /// is dropped); call `flush` (or `close`) to learn whether they succeeded.
 ///
+/// Each read that finds nothing read ahead is one pool job that reads as
+/// many bytes as the caller's buffer holds (up to 2 MiB), so a large buffer
+/// means fewer hops between the worker and the pool: read a big file with a
+/// big buffer (64 KiB to 1 MiB), not 8 KiB at a time.
+///
 /// # Examples
 ///
 /// ```
@@ -142,6 +147,42 @@ impl File {
     /// Dropping the future leaves the work running on the pool.
     pub async fn set_len(&mut self, len: u64) -> io::Result<()> {
         self.io.run(move |f| f.set_len(len)).await
+    }
+}
+
+impl File {
+    /// The file's metadata (`fstat`), once what is buffered was written, so
+    /// that [`len`](std::fs::Metadata::len) counts every byte written so far.
+    ///
+    /// tokio's `File::metadata` reads it without writing what is buffered
+    /// first; kiwi flushes, because a length that leaves out bytes the
+    /// program already wrote is a surprise.
+    ///
+    /// # Errors
+    ///
+    /// A buffered write's error, or the error of `fstat(2)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::io::AsyncWriteExt;
+    ///
+    /// kiwi_runtime::block_on(async {
+    ///     let path = std::env::temp_dir().join(format!("kiwi-doc-meta-{}", std::process::id()));
+    ///     let mut f = kiwi_runtime::fs::File::create(&path).await?;
+    ///     f.write_all(b"twelve bytes").await?; // buffered, not yet written
+    ///     let meta = f.metadata().await?;
+    ///     assert!(meta.is_file());
+    ///     assert_eq!(meta.len(), 12);
+    ///     kiwi_runtime::fs::remove_file(&path).await
+    /// }).unwrap();
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future leaves the work running on the pool.
+    pub async fn metadata(&mut self) -> io::Result<std::fs::Metadata> {
+        self.io.run(|f| f.metadata()).await
     }
 }
 

@@ -9,12 +9,19 @@
 //! flight, the pool thread owns `T` and a buffer; when it finishes, both come
 //! back.
 //!
-//! - A read fills the buffer (up to [`MAX_BUF`]) in one pool job, and later
-//!   reads are served from it.
+//! - A read fills the buffer in one pool job with as many bytes as the
+//!   caller asked for (up to [`MAX_BUF`]), and later reads are served from
+//!   it. Each hop costs two thread wakes, so a caller that reads 1 MiB at a
+//!   time gets 1 MiB per hop, not a fixed smaller chunk: with a 64 KiB cap,
+//!   reading a file 1 MiB at a time ran at a third of tokio's speed (tokio's
+//!   cap is 2 MiB; see "Files" in `docs/BENCHMARKS.md`). The buffer keeps its
+//!   length from read to read, so it is zero-filled once, not before every
+//!   read (`Read::read` wants initialised bytes).
 //! - A write copies into the buffer and returns at once; the buffer goes to
-//!   the pool when it is full, on `flush` or `close`, before a read or seek,
-//!   or when the object is dropped. Many small writes thus make one pool hop,
-//!   not one each. A write's error surfaces at the next operation.
+//!   the pool once [`WRITE_BATCH`] bytes gathered (a larger write goes at
+//!   once, up to [`MAX_BUF`] of it), on `flush` or `close`, before a read or
+//!   seek, or when the object is dropped. Many small writes thus make one
+//!   pool hop, not one each. A write's error surfaces at the next operation.
 
 use std::future::Future;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -24,8 +31,11 @@ use std::task::{ready, Context, Poll};
 use crate::handle::Handle;
 use crate::task::JoinHandle;
 
-/// The most bytes one pool job reads, and the most a write buffers.
-pub const MAX_BUF: usize = 64 * 1024;
+/// The most bytes one pool job reads or writes (tokio's default too).
+pub const MAX_BUF: usize = 2 * 1024 * 1024;
+
+/// Gathered writes go to the pool once they reach this many bytes.
+pub const WRITE_BATCH: usize = 64 * 1024;
 
 /// A blocking `T`, driven from async code through the blocking pool.
 pub(crate) struct Blocking<T: Read + Write + Send + 'static> {
@@ -57,9 +67,13 @@ struct Done<T> {
 
 #[derive(Default)]
 struct Buf {
+    /// Writing: exactly the bytes not yet written. Reading: read-ahead in
+    /// `pos..end`; the rest is stale but initialised, kept for the next read.
     bytes: Vec<u8>,
     /// Read-ahead bytes before this were handed out already.
     pos: usize,
+    /// Reading: read-ahead ends here.
+    end: usize,
     /// True if `bytes` are bytes not yet written, false if read-ahead.
     writing: bool,
 }
@@ -69,8 +83,14 @@ impl Buf {
         if self.writing {
             0
         } else {
-            self.bytes.len() - self.pos
+            self.end - self.pos
         }
+    }
+
+    /// Forgets the read-ahead (the bytes stay allocated for the next read).
+    fn discard_read_ahead(&mut self) {
+        self.pos = 0;
+        self.end = 0;
     }
 
     fn pending_writes(&self) -> bool {
@@ -167,15 +187,17 @@ impl<T: Read + Write + Send + 'static> Blocking<T> {
             }
             let want = out.len().min(MAX_BUF);
             self.launch(move |inner, buf| {
-                buf.bytes.resize(want, 0);
-                buf.pos = 0;
+                if buf.bytes.len() < want {
+                    buf.bytes.resize(want, 0); // zeroes only the new part
+                }
+                buf.discard_read_ahead();
                 let res = loop {
-                    match inner.read(&mut buf.bytes) {
+                    match inner.read(&mut buf.bytes[..want]) {
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                         other => break other,
                     }
                 };
-                buf.bytes.truncate(*res.as_ref().unwrap_or(&0));
+                buf.end = *res.as_ref().unwrap_or(&0);
                 res.map(|n| n as u64)
             });
             self.reading = true;
@@ -196,23 +218,22 @@ impl<T: Read + Write + Send + 'static> Blocking<T> {
             let ahead = buf.unread();
             if ahead > 0 {
                 // Read-ahead would put the write past where the reader is.
-                buf.bytes.clear();
-                buf.pos = 0;
+                buf.discard_read_ahead();
                 self.launch(move |inner, _| seek_back(inner, -(ahead as i64)).map(|()| 0));
                 continue;
             }
-            if buf.bytes.len() >= MAX_BUF {
+            if buf.bytes.len() >= WRITE_BATCH {
                 self.launch_writes();
                 continue;
             }
             if !buf.writing {
                 buf.bytes.clear();
-                buf.pos = 0;
+                buf.discard_read_ahead();
                 buf.writing = true;
             }
             let n = data.len().min(MAX_BUF - buf.bytes.len());
             buf.bytes.extend_from_slice(&data[..n]);
-            if buf.bytes.len() >= MAX_BUF {
+            if buf.bytes.len() >= WRITE_BATCH {
                 self.launch_writes();
             }
             return Poll::Ready(Ok(n));
@@ -240,8 +261,7 @@ impl<T: Read + Write + Send + 'static> Blocking<T> {
             // A relative seek counts from where the reader is, not from the
             // end of the read-ahead.
             let ahead = buf.unread() as i64;
-            buf.bytes.clear();
-            buf.pos = 0;
+            buf.discard_read_ahead();
             let pos = match pos {
                 SeekFrom::Current(d) => SeekFrom::Current(d - ahead),
                 other => other,
@@ -255,16 +275,28 @@ impl<T: Read + Write + Send + 'static> Blocking<T> {
     }
 
     /// Runs `f` on `T` on the pool once what is buffered is settled
-    /// (`sync_all`, `set_len`).
-    pub(crate) async fn run(
+    /// (`sync_all`, `set_len`, `metadata`), and returns its value.
+    ///
+    /// The job hands back only `T`, the buffer and an `io::Result<u64>` (so
+    /// that a job left behind by a dropped future is collected by the next
+    /// operation like any other); `f`'s value travels beside it in a
+    /// one-slot channel.
+    pub(crate) async fn run<R: Send + 'static>(
         &mut self,
-        f: impl FnOnce(&mut T) -> io::Result<()> + Send + 'static,
-    ) -> io::Result<()> {
+        f: impl FnOnce(&mut T) -> io::Result<R> + Send + 'static,
+    ) -> io::Result<R> {
         std::future::poll_fn(|cx| self.poll_flush(cx)).await?;
-        self.launch(move |inner, _| f(inner).map(|()| 0));
-        std::future::poll_fn(|cx| self.poll_finish(cx))
-            .await
-            .map(drop)
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.launch(move |inner, _| {
+            let value = f(inner)?;
+            // The receiver is alive unless our future was dropped: then
+            // nobody wants the value.
+            let _ = tx.send(value);
+            Ok(0)
+        });
+        std::future::poll_fn(|cx| self.poll_finish(cx)).await?;
+        rx.try_recv()
+            .map_err(|_| io::Error::other("kiwi: a blocking I/O job gave no value"))
     }
 }
 

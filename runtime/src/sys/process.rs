@@ -3,6 +3,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::sync::OnceLock;
 
 use super::syscall;
 
@@ -14,7 +15,7 @@ use super::syscall;
 /// `ENOSYS` on older kernels, `EPERM` under some sandboxes (the caller falls
 /// back to SIGCHLD), `ESRCH` if there is no such process.
 pub fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
-    if std::env::var_os("KIWI_NO_PIDFD").is_some() {
+    if pidfd_disabled() {
         // A test knob: behave like a kernel without pidfd_open.
         return Err(io::Error::from_raw_os_error(libc::ENOSYS));
     }
@@ -23,6 +24,19 @@ pub fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     let fd = syscall!(syscall(libc::SYS_pidfd_open, pid, 0))?;
     // SAFETY: the kernel just returned this descriptor, owned by nobody else.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
+}
+
+/// Whether `KIWI_NO_PIDFD` is set (to anything): a test knob that makes
+/// [`pidfd_open`] fail as on a kernel without it, so that the SIGCHLD
+/// fallback can be exercised on any machine.
+///
+/// The environment is read once, at the first spawn, and remembered: reading
+/// it takes the process-wide environment lock and walks every variable, which
+/// a program spawning thousands of children should not pay each time (and a
+/// program that changes the variable mid-run gets one consistent answer).
+fn pidfd_disabled() -> bool {
+    static DISABLED: OnceLock<bool> = OnceLock::new();
+    *DISABLED.get_or_init(|| std::env::var_os("KIWI_NO_PIDFD").is_some())
 }
 
 /// Sets `O_NONBLOCK` on `fd` (a pipe end of our own: nobody else shares its
