@@ -1,7 +1,7 @@
 //! The multi-worker scheduler: where a spawn goes, who steals, what never
 //! moves, and sockets that follow a stolen task.
 
-mod rt_util;
+mod util;
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use kiwi::io::{AsyncReadExt, AsyncWriteExt};
 use kiwi::net::AsyncTcpListener;
-use rt_util::with_deadline;
+use util::rt::with_deadline;
 
 fn thread_name() -> String {
     std::thread::current().name().unwrap_or("?").to_owned()
@@ -58,6 +58,11 @@ fn a_spawn_on_a_worker_runs_on_that_worker() {
 
 /// Spawns from outside the pool (here a plain thread) take turns, so every
 /// worker gets some: an accept loop on the main thread spreads its connections.
+///
+/// Placement is what is asserted (each worker's `spawned` count), not where
+/// each task ran: a worker that is slow to wake may rightly see idle workers
+/// steal from it, and on a loaded machine one once had all 16 of its tasks
+/// stolen, so "every worker ran one" failed while placement was right.
 #[test]
 fn spawns_from_outside_the_pool_reach_every_worker() {
     with_deadline(20, || {
@@ -77,7 +82,10 @@ fn spawns_from_outside_the_pool_reach_every_worker() {
         })
         .join()
         .unwrap();
-        assert_eq!(names.len(), 4, "ran on {names:?}");
+        assert!(
+            names.iter().all(|n| n.starts_with("kiwi-worker")),
+            "ran on {names:?}"
+        );
         let m = rt.handle().metrics();
         for i in 0..4 {
             assert_eq!(m.worker(i).spawned(), 16, "worker {i}'s share");
