@@ -2,13 +2,13 @@
 //! unchanged. Each claim, held by a test of the case that needs a runtime to
 //! get wakes right: across workers, or from a thread that is not kiwi's.
 
-mod rt_util;
+mod util;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rt_util::with_deadline;
+use util::rt::with_deadline;
 
 fn two_workers() -> kiwi::Runtime {
     kiwi::Builder::new().workers(2).build().unwrap()

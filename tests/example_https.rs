@@ -3,22 +3,21 @@
 //! client on kiwi that insists on `close_notify`; wrk through TLS; and the
 //! clients that should not be able to hurt it (plain HTTP, garbage, silence).
 
-mod example_util;
-mod rt_util;
+mod util;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use example_util::*;
 use futures_rustls::rustls::crypto::ring;
 use futures_rustls::rustls::pki_types::pem::PemObject;
 use futures_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use futures_rustls::rustls::{ClientConfig, RootCertStore};
 use futures_rustls::TlsConnector;
 use kiwi::io::{AsyncReadExt, AsyncWriteExt};
-use rt_util::with_deadline;
+use util::examples::*;
+use util::rt::with_deadline;
 
 /// A certificate path outside the working tree, unique to this test.
 fn cert_path(test: &str) -> PathBuf {

@@ -2,7 +2,7 @@
 //! function, `File`'s read/write/seek mixed, writes that were never flushed,
 //! `read_dir`, and errors that keep their kind and name their path.
 
-mod rt_util;
+mod util;
 
 use std::io::{ErrorKind, SeekFrom};
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures_util::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use futures_util::StreamExt;
 use kiwi::fs;
-use rt_util::with_deadline;
+use util::rt::with_deadline;
 
 /// A fresh directory for one test.
 fn scratch(name: &str) -> PathBuf {

@@ -25,7 +25,7 @@ fn fd_count_returns_to_baseline_after_10k_connect_close_cycles() {
             kiwi::spawn(async {}).await.unwrap();
         }
         let baseline = open_fds();
-        kiwi::time::timeout(util::DEADLINE * 2, async {
+        kiwi::time::timeout(util::net::DEADLINE * 2, async {
             let listener = std::sync::Arc::new(AsyncTcpListener::bind("127.0.0.1:0").await?);
             let addr = listener.local_addr()?;
             let l = listener.clone();

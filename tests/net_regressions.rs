@@ -1,14 +1,14 @@
 //! kiwi-net regressions, one test per bug, each named after it (found in
 //! review; reproductions first written as failing tests).
 
-mod rt_util;
+mod util;
 
 use std::io::IoSlice;
 use std::time::Duration;
 
 use kiwi::io::{AsyncReadExt, AsyncWriteExt};
 use kiwi::net::{AsyncTcpListener, AsyncTcpStream, AsyncUdpSocket};
-use rt_util::with_deadline;
+use util::rt::with_deadline;
 
 /// Bug: after an ICMP port-unreachable, the reactor's sticky `ERROR` bit kept a
 /// UDP socket "ready" forever; the next `recv` got `EAGAIN`, cleared only

@@ -3,14 +3,14 @@
 //! mid-read, 64 MiB of stdout while stdin is still written, the errors, and
 //! the SIGCHLD fallback.
 
-mod rt_util;
+mod util;
 
 use std::io::ErrorKind;
 use std::time::Duration;
 
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use kiwi::process::{Command, Stdio};
-use rt_util::with_deadline;
+use util::rt::with_deadline;
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()

@@ -1,8 +1,8 @@
 //! One test per bug found, named after the bug.
 
-mod rt_util;
+mod util;
 
-use rt_util::with_deadline;
+use util::rt::with_deadline;
 
 /// Bug: a stop request's notification could be consumed by a drain that found
 /// the remote queue empty; the worker then parked without checking `stop`, and
@@ -81,7 +81,7 @@ fn pinned_future_moved_before_drop() {
 #[test]
 fn block_on_root_panic_skipped_local_task_shutdown() {
     with_deadline(10, || {
-        let log = rt_util::DropLog::default();
+        let log = util::rt::DropLog::default();
         let l = log.clone();
         let (tx, rx) = std::sync::mpsc::channel::<std::task::Waker>();
         let res = std::thread::Builder::new()

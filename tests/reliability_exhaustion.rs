@@ -14,7 +14,7 @@
 //! id is checked on the server side, so no connection is lost or duplicated.
 //! Its own binary: it lowers the process's `RLIMIT_NOFILE`.
 
-mod rel_util;
+mod util;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Arc, Mutex};
@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use kiwi::io::AsyncReadExt;
 use kiwi::net::{AsyncTcpListener, AsyncTcpStream};
-use rel_util::{cpu_time, emfile_backoffs, open_fds, with_deadline};
+use util::rel::{cpu_time, emfile_backoffs, open_fds, with_deadline};
 
 /// Connections in the flood (the listener's default backlog is 1024).
 const FLOOD: usize = 300;
@@ -85,8 +85,8 @@ fn exhausted_descriptors_naive_accept_loop_idles_and_keeps_the_backlog() {
         let l2 = listener.clone();
 
         // Exhaust: soft limit just above what is open, then fill the gap.
-        let (old_soft, _) = rel_util::nofile();
-        rel_util::set_soft_nofile(open_fds() as u64 + 8);
+        let (old_soft, _) = util::rel::nofile();
+        util::rel::set_soft_nofile(open_fds() as u64 + 8);
         let mut padding = Vec::new();
         while let Ok(f) = std::fs::File::open("/dev/null") {
             padding.push(f);
@@ -139,9 +139,9 @@ fn exhausted_descriptors_naive_accept_loop_idles_and_keeps_the_backlog() {
 
         // Descriptors free up; nobody new connects.
         drop(padding);
-        rel_util::set_soft_nofile(old_soft);
+        util::rel::set_soft_nofile(old_soft);
         let t_free = Instant::now();
-        rel_util::wait_until(
+        util::rel::wait_until(
             Duration::from_secs(10),
             "the backlog is accepted after descriptors free up",
             || held.lock().unwrap().len() == FLOOD,

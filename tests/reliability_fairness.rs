@@ -13,7 +13,7 @@
 //! `KIWI_STRESS=1`), one at a time, and the round-trip times are collected,
 //! first without the flood and then with it.
 
-mod rel_util;
+mod util;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use kiwi::io::{AsyncReadExt, AsyncWriteExt};
 use kiwi::net::{AsyncTcpListener, AsyncTcpStream};
-use rel_util::{scale, with_deadline};
+use util::rel::{scale, with_deadline};
 
 /// Ping-pong connections.
 const PINGERS: usize = 100;
@@ -125,7 +125,7 @@ fn flooding_connection_does_not_starve_100_ping_pongs_on_one_worker() {
                 }
             }
         });
-        rel_util::wait_until(Duration::from_secs(5), "the flood starts", || {
+        util::rel::wait_until(Duration::from_secs(5), "the flood starts", || {
             flooded.load(Ordering::Relaxed) > 1 << 20
         });
         let before = flooded.load(Ordering::Relaxed);

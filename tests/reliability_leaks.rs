@@ -15,7 +15,7 @@
 //! stay flat. Its own binary: the allocator and descriptor counts are
 //! process-wide, so it holds this one test.
 
-mod rel_util;
+mod util;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -25,10 +25,10 @@ use std::time::{Duration, Instant};
 
 use kiwi::io::{AsyncReadExt, AsyncWriteExt};
 use kiwi::net::{AsyncTcpListener, TcpSocket};
-use rel_util::{live_bytes, open_fds, registrations, scale, wait_drop_flushes, with_deadline};
+use util::rel::{live_bytes, open_fds, registrations, scale, wait_drop_flushes, with_deadline};
 
 #[global_allocator]
-static ALLOC: rel_util::Counting = rel_util::Counting;
+static ALLOC: util::rel::Counting = util::rel::Counting;
 
 /// Client tasks running at once.
 const CONCURRENCY: usize = 16;
@@ -130,7 +130,7 @@ fn connect_close_cycles_leak_no_descriptor_registration_or_memory() {
                 }
             });
             done = upto;
-            rel_util::wait_until(Duration::from_secs(10), "server tasks finish", || {
+            util::rel::wait_until(Duration::from_secs(10), "server tasks finish", || {
                 handled.load(Ordering::SeqCst) == upto
             });
             wait_drop_flushes(&m, Duration::from_secs(10));

@@ -9,7 +9,7 @@
 //! This file is its own test binary with a counting global allocator, and holds
 //! a single test so that no other test allocates concurrently.
 
-mod rt_util;
+mod util;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
@@ -232,7 +232,7 @@ fn sweep() -> usize {
 fn every_lifecycle_combination_drops_once_and_leaks_nothing() {
     // Under the global deadline like every reliability test. The waiting
     // thread allocates nothing while the sweeps run, so the count holds.
-    rt_util::with_deadline(120, || {
+    util::rt::with_deadline(120, || {
         std::panic::set_hook(Box::new(|_| {})); // the panics below are expected
                                                 // The first sweep also pays for one-time lazy allocations (thread-locals,
                                                 // panic machinery, buffers that grow once); a per-task leak would show up

@@ -11,7 +11,7 @@
 //! and reads the echo until EOF. Both directions are hashed (FNV-1a) and counted.
 //! Its own binary: it raises the soft `RLIMIT_NOFILE`.
 
-mod rel_util;
+mod util;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use kiwi::io::{AsyncReadExt, AsyncWriteExt};
 use kiwi::net::{AsyncTcpListener, TcpSocket};
-use rel_util::{scale, with_deadline, Fnv, Rng};
+use util::rel::{scale, with_deadline, Fnv, Rng};
 
 /// Source addresses rotated by the clients (127.0.0.1 .. 127.0.0.4), so that
 /// the ephemeral port range never runs short even at full scale.
@@ -123,12 +123,12 @@ async fn client(
 fn echo_integrity_under_load_hash_verified() {
     let n = scale(1_000, 5_000);
     let max_len = 64 * 1024;
-    let deadline = if rel_util::stress() { 170 } else { 90 };
+    let deadline = if util::rel::stress() { 170 } else { 90 };
     with_deadline(deadline, move || {
         // Each connection costs two descriptors here (client and server end).
         let want = (2 * n + 256) as u64;
-        if rel_util::nofile().0 < want {
-            let got = rel_util::set_soft_nofile(want);
+        if util::rel::nofile().0 < want {
+            let got = util::rel::set_soft_nofile(want);
             assert!(got >= want, "hard RLIMIT_NOFILE too low: {got} < {want}");
         }
         let t0 = Instant::now();

@@ -14,7 +14,7 @@
 //! Its own binary: it restores the default SIGPIPE disposition (Rust ignores
 //! SIGPIPE at start-up, which would hide the bug) and counts descriptors.
 
-mod rel_util;
+mod util;
 
 use std::collections::HashMap;
 use std::io;
@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use kiwi::io::{AsyncReadExt, AsyncWriteExt};
 use kiwi::net::{AsyncTcpListener, AsyncTcpStream};
-use rel_util::{open_fds, registrations, scale, wait_drop_flushes, with_deadline, Fnv, Rng};
+use util::rel::{open_fds, registrations, scale, wait_drop_flushes, with_deadline, Fnv, Rng};
 
 /// When each server task ended, by its peer's address.
 type Ends = Arc<Mutex<HashMap<SocketAddr, Instant>>>;
@@ -92,7 +92,7 @@ async fn resetter(i: usize, addr: SocketAddr) -> io::Result<(SocketAddr, Instant
         drop(s);
     } else {
         let std_stream = s.into_std()?;
-        rel_util::set_linger_zero_raw(&std_stream);
+        util::rel::set_linger_zero_raw(&std_stream);
         drop(std_stream);
     }
     Ok((me, at))
@@ -147,8 +147,8 @@ fn abrupt_resets_mid_stream_end_server_tasks_and_free_descriptors() {
         // a send that raises SIGPIPE kills this test instead of passing unseen.
         // SAFETY: setting a signal disposition to SIG_DFL is always sound.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-        if rel_util::nofile().0 < (4 * n + 256) as u64 {
-            rel_util::set_soft_nofile((4 * n + 256) as u64);
+        if util::rel::nofile().0 < (4 * n + 256) as u64 {
+            util::rel::set_soft_nofile((4 * n + 256) as u64);
         }
         let server_rt = kiwi::Builder::new().workers(2).build().unwrap();
         let client_rt = kiwi::Builder::new().workers(2).build().unwrap();
@@ -192,7 +192,7 @@ fn abrupt_resets_mid_stream_end_server_tasks_and_free_descriptors() {
             (resets, bytes)
         });
 
-        rel_util::wait_until(Duration::from_secs(5), "every server task ends", || {
+        util::rel::wait_until(Duration::from_secs(5), "every server task ends", || {
             done.load(Ordering::SeqCst) == n
         });
         let ends = ends.lock().unwrap().clone();
@@ -227,7 +227,7 @@ fn abrupt_resets_mid_stream_end_server_tasks_and_free_descriptors() {
         }
         let after = open_fds();
         if after != baseline {
-            rel_util::dump_fds();
+            util::rel::dump_fds();
         }
         eprintln!(
             "resets: {n} clients, {} reset mid-stream, {} verified ({bytes} bytes), slowest \

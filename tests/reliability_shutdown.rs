@@ -13,7 +13,7 @@
 //! in 100 tasks, and 50 drop-flushes whose peer never reads. Its own binary
 //! (descriptor counts).
 
-mod rel_util;
+mod util;
 
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use kiwi::io::{AsyncReadExt, AsyncWriteExt};
 use kiwi::net::{AsyncTcpListener, AsyncTcpStream};
-use rel_util::{open_fds, with_deadline};
+use util::rel::{open_fds, with_deadline};
 
 const PAIRS: usize = 500;
 const TIMER_TASKS: usize = 100;
@@ -172,7 +172,7 @@ fn runtime_dropped_with_io_timers_and_drop_flushes_in_flight() {
             let mut held = Vec::new();
             loop {
                 let (s, _) = sink.accept().await.unwrap();
-                rel_util::set_int_opt(&s, libc::SOL_SOCKET, libc::SO_RCVBUF, 4096);
+                util::rel::set_int_opt(&s, libc::SOL_SOCKET, libc::SO_RCVBUF, 4096);
                 held.push(s);
             }
         });
@@ -186,7 +186,7 @@ fn runtime_dropped_with_io_timers_and_drop_flushes_in_flight() {
             }
         });
         handles.extend(srx.iter().take(PAIRS));
-        rel_util::wait_until(Duration::from_secs(20), "every task started", || {
+        util::rel::wait_until(Duration::from_secs(20), "every task started", || {
             log.started.load(Ordering::SeqCst) == total
         });
         // Let the writers fill their queues and the readers park.
@@ -261,7 +261,7 @@ fn runtime_dropped_with_io_timers_and_drop_flushes_in_flight() {
         );
         assert!(acceptor_cancelled && sink_cancelled);
         if after != baseline || after_drop != baseline {
-            rel_util::dump_fds();
+            util::rel::dump_fds();
         }
         assert_eq!(
             after_drop, baseline,

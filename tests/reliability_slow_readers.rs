@@ -13,7 +13,7 @@
 //! connection (measured: ~0.4 KiB, so the queues themselves never exceed the
 //! mark), and fall back near the baseline once the clients reset and leave. Its own binary (process-wide allocator count).
 
-mod rel_util;
+mod util;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -21,10 +21,10 @@ use std::time::{Duration, Instant};
 
 use kiwi::io::AsyncWriteExt;
 use kiwi::net::AsyncTcpListener;
-use rel_util::{live_bytes, scale, wait_drop_flushes, wait_until, with_deadline};
+use util::rel::{live_bytes, scale, wait_drop_flushes, wait_until, with_deadline};
 
 #[global_allocator]
-static ALLOC: rel_util::Counting = rel_util::Counting;
+static ALLOC: util::rel::Counting = util::rel::Counting;
 
 /// What the server streams, from static memory (no per-task buffer).
 static CHUNK: [u8; 16 * 1024] = [0x5A; 16 * 1024];
@@ -36,8 +36,8 @@ const PER_CONNECTION: usize = 4096;
 fn slow_readers_memory_bounded_by_high_water_and_released() {
     let c = scale(100, 1_000);
     with_deadline(90, move || {
-        if rel_util::nofile().0 < (2 * c + 256) as u64 {
-            rel_util::set_soft_nofile((2 * c + 256) as u64);
+        if util::rel::nofile().0 < (2 * c + 256) as u64 {
+            util::rel::set_soft_nofile((2 * c + 256) as u64);
         }
         let rt = kiwi::Builder::new().workers(2).build().unwrap();
         let m = rt.handle().metrics();
@@ -59,7 +59,7 @@ fn slow_readers_memory_bounded_by_high_water_and_released() {
                     continue;
                 };
                 // A small kernel send buffer: the bytes pile up in kiwi's queue.
-                rel_util::set_int_opt(&s, libc::SOL_SOCKET, libc::SO_SNDBUF, 4096);
+                util::rel::set_int_opt(&s, libc::SOL_SOCKET, libc::SO_SNDBUF, 4096);
                 hw2.store(s.write_high_water(), Ordering::SeqCst);
                 let (w, e) = (w2.clone(), e2.clone());
                 s2.fetch_add(1, Ordering::SeqCst);
@@ -80,7 +80,7 @@ fn slow_readers_memory_bounded_by_high_water_and_released() {
         let clients: Vec<std::net::TcpStream> = (0..c)
             .map(|_| {
                 let s = std::net::TcpStream::connect(addr).unwrap();
-                rel_util::set_int_opt(&s, libc::SOL_SOCKET, libc::SO_RCVBUF, 4096);
+                util::rel::set_int_opt(&s, libc::SOL_SOCKET, libc::SO_RCVBUF, 4096);
                 s
             })
             .collect();
@@ -111,7 +111,7 @@ fn slow_readers_memory_bounded_by_high_water_and_released() {
 
         // The clients go (RST: they never read what was sent).
         for s in &clients {
-            rel_util::set_linger_zero_raw(s);
+            util::rel::set_linger_zero_raw(s);
         }
         drop(clients);
         wait_until(Duration::from_secs(10), "every server task ends", || {

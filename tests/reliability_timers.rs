@@ -14,7 +14,7 @@
 //! `duration_max_and_far_future_do_not_panic` in `time/tests/driver.rs`, and the
 //! model test `time/tests/wheel_model.rs` (start offsets far beyond level 4).
 
-mod rel_util;
+mod util;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -22,7 +22,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use kiwi::time::{sleep, sleep_until, timeout};
-use rel_util::with_deadline;
+use util::rel::with_deadline;
 
 /// How late a timer may fire here (debug build, loaded CI machine).
 const LATE: Duration = Duration::from_millis(100);

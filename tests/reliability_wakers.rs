@@ -4,7 +4,7 @@
 //! waker outliving its runtime (use-after-free). The recycled-fd case is a unit
 //! test beside the reactor (`recycled_fd_in_one_batch_does_not_wake_the_new_socket`).
 
-mod rt_util;
+mod util;
 
 use std::io::Write;
 use std::os::unix::net::UnixStream;
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
 use std::time::Duration;
 
-use rt_util::with_deadline;
+use util::rt::with_deadline;
 
 struct Count(AtomicUsize);
 impl Wake for Count {

@@ -1,10 +1,10 @@
 //! Handles, contexts and the misuse panics.
 
-mod rt_util;
+mod util;
 
 use std::time::Duration;
 
-use rt_util::with_deadline;
+use util::rt::with_deadline;
 
 #[test]
 fn spawn_from_a_plain_thread_via_handle() {

@@ -3,12 +3,12 @@
 //! timeout rounded up to whole milliseconds so that no timer fires early.
 //! Its own test binary: the fallback, once taken, holds for the process.
 
-mod rt_util;
+mod util;
 
 use std::time::{Duration, Instant};
 
 use kiwi_runtime::sys::epoll::{disable_pwait2, pwait2_disabled, Epoll, Event};
-use rt_util::with_deadline;
+use util::rt::with_deadline;
 
 /// `(major, minor)` of the running kernel, from `uname -r`'s text.
 fn kernel_version() -> (u32, u32) {

@@ -1,7 +1,7 @@
 //! The reactor through `AsyncFd`: registration follows the poller, shared waits
 //! wake every waiter, and the coop budget keeps an always-ready fd fair.
 
-mod rt_util;
+mod util;
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kiwi::io::AsyncFd;
-use rt_util::with_deadline;
+use util::rt::with_deadline;
 
 fn pair() -> (AsyncFd<UnixStream>, UnixStream) {
     let (a, b) = UnixStream::pair().unwrap();

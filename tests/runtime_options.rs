@@ -2,14 +2,14 @@
 //! what it says, each counter counts what it says, and bad values are
 //! refused with a clear error.
 
-mod rt_util;
+mod util;
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rt_util::with_deadline;
+use util::rt::with_deadline;
 
 fn spin(d: Duration) {
     let start = Instant::now();

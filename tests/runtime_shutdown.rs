@@ -1,10 +1,10 @@
 //! Shutdown: every task's future is dropped, on its own worker; nothing hangs.
 
-mod rt_util;
+mod util;
 
 use std::time::{Duration, Instant};
 
-use rt_util::{with_deadline, DropLog};
+use util::rt::{with_deadline, DropLog};
 
 #[test]
 fn runtime_dropped_with_pending_tasks_drops_them_on_their_workers() {

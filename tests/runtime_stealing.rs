@@ -12,7 +12,7 @@
 //! `KIWI_SEED=0x...` replays the same choices (thread interleavings still vary).
 //! `KIWI_STRESS=1` scales the counts up.
 
-mod rel_util;
+mod util;
 
 use std::cell::Cell;
 use std::collections::HashSet;
@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 use async_channel::{bounded, Receiver, Sender};
 use kiwi::net::AsyncTcpListener;
 use kiwi::{Handle, JoinHandle};
-use rel_util::{checked_echo_client as client, cpu_load, jitter, jittery_echo as echo};
-use rel_util::{lock, scale, seed, spin, with_deadline, Rng, Tally, TallyGuard as Guard};
+use util::rel::{checked_echo_client as client, cpu_load, jitter, jittery_echo as echo};
+use util::rel::{lock, scale, seed, spin, with_deadline, Rng, Tally, TallyGuard as Guard};
 
 /// Each test's global deadline, in seconds.
 fn deadline() -> u64 {

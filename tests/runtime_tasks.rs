@@ -1,14 +1,14 @@
 //! Tasks and JoinHandles: output, panics, abort in every state, detach, JoinSet,
 //! spawn_local, yield_now, placement across workers.
 
-mod rt_util;
+mod util;
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rt_util::{with_deadline, DropLog};
+use util::rt::{with_deadline, DropLog};
 
 #[test]
 fn output_comes_back_through_join_handle() {

@@ -1,12 +1,12 @@
 //! Cross-thread wakes: none lost, and the eventfd written only when needed.
 
-mod rt_util;
+mod util;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rt_util::with_deadline;
+use util::rt::with_deadline;
 
 #[test]
 fn ten_thousand_wakes_from_plain_threads_none_lost() {

@@ -6,13 +6,13 @@
 //! one step after another: two tests in parallel would see each other's
 //! deliveries.
 
-mod rt_util;
+mod util;
 
 use std::io;
 use std::time::Duration;
 
 use kiwi::signal::unix::{signal, SignalKind};
-use rt_util::with_deadline;
+use util::rt::with_deadline;
 
 /// Sends `signum` to this process, as `kill -SIG <pid>` would.
 fn raise(signum: i32) {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use kiwi::io::{AsyncReadExt, AsyncWriteExt};
 use kiwi::net::{AsyncTcpListener, AsyncTcpStream};
-use util::{run, run_local, Rng};
+use util::net::{run, run_local, Rng};
 
 /// An echo server on 127.0.0.1; returns its address.
 async fn echo_server() -> io::Result<SocketAddr> {

@@ -3,7 +3,7 @@
 //! blocking-pool work holds the clock; `resume` never goes backwards; and
 //! the misuse that panics.
 
-mod rt_util;
+mod util;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use kiwi::io::AsyncReadExt;
 use kiwi::time::{self, MissedTickBehavior};
-use rt_util::with_deadline;
+use util::rt::with_deadline;
 
 const HOUR: Duration = Duration::from_secs(3600);
 

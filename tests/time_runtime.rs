@@ -1,12 +1,12 @@
 //! Timers driven by the runtime: never early, bounded lateness, cross-thread
 //! moves, and nothing left behind.
 
-mod rt_util;
+mod util;
 
 use std::time::{Duration, Instant};
 
 use kiwi::time::{interval, sleep, sleep_until, timeout, MissedTickBehavior};
-use rt_util::with_deadline;
+use util::rt::with_deadline;
 
 #[test]
 fn sleep_is_never_early_and_late_by_little() {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kiwi::net::AsyncUdpSocket;
-use util::run;
+use util::net::run;
 
 #[test]
 fn round_trip_v4_and_v6() {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use kiwi::io::{AsyncReadExt, AsyncWriteExt};
 use kiwi::net::{AsyncUnixDatagram, AsyncUnixListener, AsyncUnixStream};
-use util::run;
+use util::net::run;
 
 fn temp_path(name: &str) -> PathBuf {
     let p = std::env::temp_dir().join(format!("kiwi-test-{}-{name}.sock", std::process::id()));

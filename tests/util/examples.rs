@@ -1,7 +1,6 @@
 //! The harness for driving example programs as a user would: start one,
 //! read its `listening on ADDR` line, run real clients against it under time
 //! bounds, and stop it with a signal. Shared by `examples.rs` and `https.rs`.
-#![allow(dead_code)]
 
 use std::io::{self, BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpStream};

@@ -2,7 +2,6 @@
 //! random generator; for the stress tests, a seed from the environment, a CPU
 //! spin, a drop tally, and an echo server and client that yield and spin at
 //! random.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::future::Future;

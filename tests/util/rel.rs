@@ -2,21 +2,16 @@
 //! the global deadline, the `KIWI_STRESS` scale switch, process-wide counters
 //! (descriptors, CPU time, live heap bytes), descriptor limits, and a seeded
 //! generator and hash for verifying echoed bytes.
-#![allow(dead_code)]
 
 // One deadline helper and one generator for every test binary.
-#[path = "../rt_util/mod.rs"]
-mod rt_util;
-#[path = "../util/mod.rs"]
-mod util;
-#[allow(unused_imports)] // not every test binary uses both
-pub use rt_util::with_deadline;
+#[allow(unused_imports)] // not every binary uses all of them
+pub use super::net::Rng;
 #[allow(unused_imports)]
-pub use util::Rng;
-#[allow(unused_imports)]
-pub use util::{
+pub use super::net::{
     checked_echo_client, cpu_load, jitter, jittery_echo, lock, seed, spin, Tally, TallyGuard,
 };
+#[allow(unused_imports)]
+pub use super::rt::with_deadline;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::os::fd::AsRawFd;
@@ -185,7 +180,7 @@ pub static LIVE: AtomicIsize = AtomicIsize::new(0);
 /// A counting global allocator: forwards to the system allocator and keeps
 /// [`LIVE`] up to date. Unlike RSS, it sees a release even when glibc keeps the
 /// pages in an arena. Install it with
-/// `#[global_allocator] static A: rel_util::Counting = rel_util::Counting;`
+/// `#[global_allocator] static A: util::rel::Counting = util::rel::Counting;`
 /// in a binary that holds one test (the count is process-wide).
 pub struct Counting;
 

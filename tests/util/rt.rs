@@ -1,5 +1,4 @@
 //! Helpers shared by the runtime tests.
-#![allow(dead_code)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError};
