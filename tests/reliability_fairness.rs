@@ -130,7 +130,19 @@ fn flooding_connection_does_not_starve_100_ping_pongs_on_one_worker() {
         });
         let before = flooded.load(Ordering::Relaxed);
         let t = Instant::now();
-        let loaded = ping_round(&client_rt, addr, pings);
+        // Ping until the flood has provably run alongside (1 MiB read meanwhile):
+        // on a loaded machine one short round can pass while the flooding
+        // thread is not scheduled, which once failed this test for the wrong
+        // reason.
+        let mut loaded = Vec::new();
+        loop {
+            loaded.extend(ping_round(&client_rt, addr, pings));
+            let moved = flooded.load(Ordering::Relaxed) - before;
+            if moved > 1 << 20 || t.elapsed() > Duration::from_secs(5) {
+                break;
+            }
+        }
+        loaded.sort_unstable();
         let took = t.elapsed();
         let flood_bytes = flooded.load(Ordering::Relaxed) - before;
         stop.store(true, Ordering::Relaxed);
