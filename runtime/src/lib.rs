@@ -88,6 +88,7 @@ pub mod process;
 mod reactor;
 mod runtime;
 pub mod signal;
+mod slab;
 mod spawn;
 pub mod sync;
 #[doc(hidden)]

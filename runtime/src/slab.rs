@@ -1,9 +1,22 @@
-//! A generational slab: the reactor's table of registrations.
+//! A generational slab: kiwi's one table of "things with a place".
 //!
-//! The epoll user data is a token `generation << 32 | index`, never the fd. When a
-//! registration leaves, its slot's generation is bumped, so an event already
-//! fetched for it (or for a recycled fd number that now belongs to a new socket)
-//! finds a different generation and is ignored.
+//! Values live in a `Vec` of slots; freed slots go on a free list and are
+//! reused, so inserting and removing are O(1) and allocate only when the slab
+//! grows. A value is addressed by a token `generation << 32 | index`. When a
+//! value leaves, its slot's generation is bumped, so a stale token (kept by
+//! someone who did not see the removal) finds a different generation and
+//! misses instead of reaching the slot's next tenant.
+//!
+//! Its users, one type for all:
+//! - the reactor's registrations (`reactor/mod.rs`): the epoll user data is a
+//!   token, never the fd, so an event fetched for a registration that left (or
+//!   for a recycled fd number) is ignored;
+//! - the task registries (`task/registry.rs`): every task whose future is
+//!   alive, so shutdown can find it; the header keeps the slot's index and
+//!   removal checks the task's identity;
+//! - the waiter lists of `&self` socket operations (`reactor/scheduled_io.rs`)
+//!   and of [`CancellationToken`](crate::sync::CancellationToken)
+//!   (`sync.rs`): a future holds its token across polls.
 
 /// A slab of `T` addressed by generational tokens.
 #[derive(Debug)]
@@ -68,20 +81,54 @@ impl<T> Slab<T> {
         slot.value.take()
     }
 
-    #[cfg(test)]
+    /// Number of values held.
+    #[allow(dead_code)] // tests and debug assertions
     pub(crate) fn len(&self) -> usize {
         self.len
     }
 
-    /// Removes and returns every value.
-    pub(crate) fn drain(&mut self) -> Vec<T> {
-        self.free.clear();
-        self.len = 0;
-        std::mem::take(&mut self.slots)
-            .into_iter()
-            .filter_map(|s| s.value)
-            .collect()
+    /// The value behind `token`, mutably, if it is still there.
+    pub(crate) fn get_mut(&mut self, token: u64) -> Option<&mut T> {
+        let (index, generation) = split(token);
+        let slot = self.slots.get_mut(index as usize)?;
+        if slot.generation == generation {
+            slot.value.as_mut()
+        } else {
+            None
+        }
     }
+
+    /// The token of whatever occupies slot `index` now, for callers that keep
+    /// only the index and check identity themselves (the task registry).
+    pub(crate) fn token_at(&self, index: u32) -> Option<u64> {
+        let slot = self.slots.get(index as usize)?;
+        slot.value.as_ref().map(|_| token(index, slot.generation))
+    }
+
+    /// Every value, mutably (a waiter list waking all its wakers).
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.slots.iter_mut().filter_map(|s| s.value.as_mut())
+    }
+
+    /// Removes and returns every value. Each emptied slot's generation is
+    /// bumped, as by [`Slab::remove`], so tokens from before stay stale.
+    pub(crate) fn drain(&mut self) -> Vec<T> {
+        self.len = 0;
+        let mut out = Vec::new();
+        for (index, slot) in self.slots.iter_mut().enumerate() {
+            if let Some(value) = slot.value.take() {
+                slot.generation = slot.generation.wrapping_add(1);
+                self.free.push(index as u32);
+                out.push(value);
+            }
+        }
+        out
+    }
+}
+
+/// The slot index a token addresses.
+pub(crate) fn index_of(token: u64) -> u32 {
+    split(token).0
 }
 
 fn token(index: u32, generation: u32) -> u64 {
@@ -126,5 +173,35 @@ mod tests {
         assert!(again.iter().all(|t| !tokens.contains(t)));
         assert_eq!(slab.drain().len(), 1000);
         assert_eq!(slab.len(), 0);
+        let after = slab.insert(7);
+        assert!(tokens.iter().chain(&again).all(|t| slab.get(*t).is_none()));
+        assert_eq!(slab.get(after), Some(&7), "drained slots are reused");
+    }
+
+    #[test]
+    fn index_access_and_values_mut() {
+        let mut slab = Slab::new();
+        let a = slab.insert(1);
+        let b = slab.insert(2);
+        assert_eq!(slab.token_at(index_of(b)), Some(b));
+        *slab.get_mut(a).unwrap() += 10;
+        for v in slab.values_mut() {
+            *v *= 2;
+        }
+        assert_eq!((slab.get(a), slab.get(b)), (Some(&22), Some(&4)));
+        slab.remove(a);
+        assert_eq!(
+            slab.token_at(index_of(a)),
+            None,
+            "an empty slot has no token"
+        );
+        assert_eq!(slab.get_mut(a), None);
+        let c = slab.insert(3);
+        assert_eq!(index_of(c), index_of(a));
+        assert_eq!(
+            slab.token_at(index_of(a)),
+            Some(c),
+            "the new tenant's token"
+        );
     }
 }

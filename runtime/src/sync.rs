@@ -16,8 +16,8 @@
 //!   flag; `cancel` sets the flag before it takes the lock. Whichever comes
 //!   second sees the other.
 //!
-//! The waiters live in a slab (a `Vec` of slots plus a free list), so a
-//! future's place is an index, and dropping the future frees it.
+//! The waiters live in kiwi's [`Slab`], so a future's place is a token, and
+//! dropping the future frees it.
 //!
 //! A shortcut admitted: tokio-util's token also has child tokens (cancelled
 //! with their parent, not the other way); this one has no hierarchy. Clone it
@@ -30,6 +30,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::loom::sync::{Arc, Mutex, MutexGuard};
+use crate::slab::Slab;
 
 /// A signal that can be raised once and awaited by any number of tasks, on any
 /// thread; clones share it. See the [module docs](self) for its cost.
@@ -62,12 +63,8 @@ struct Inner {
     waiters: Mutex<Waiters>,
 }
 
-/// Registered wakers, by slot.
-#[derive(Default)]
-struct Waiters {
-    slots: Vec<Option<Waker>>,
-    free: Vec<usize>,
-}
+/// Registered wakers, by the token each future holds.
+type Waiters = Slab<Waker>;
 
 impl CancellationToken {
     /// A token not yet cancelled.
@@ -82,7 +79,7 @@ impl CancellationToken {
         CancellationToken {
             inner: Arc::new(Inner {
                 cancelled: AtomicBool::new(false),
-                waiters: Mutex::new(Waiters::default()),
+                waiters: Mutex::new(Slab::new()),
             }),
         }
     }
@@ -102,11 +99,7 @@ impl CancellationToken {
         if self.inner.cancelled.swap(true, Ordering::AcqRel) {
             return;
         }
-        let wakers: Vec<Waker> = {
-            let mut w = self.inner.lock();
-            w.free.clear();
-            std::mem::take(&mut w.slots).into_iter().flatten().collect()
-        };
+        let wakers = self.inner.lock().drain();
         for waker in wakers {
             waker.wake();
         }
@@ -182,8 +175,8 @@ impl fmt::Debug for CancellationToken {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct WaitForCancellation<'a> {
     token: &'a CancellationToken,
-    /// Our slot in the waiter slab, once registered.
-    slot: Option<usize>,
+    /// Our token in the waiter slab, once registered.
+    slot: Option<u64>,
     /// A copy of the registered waker, so that a re-poll can compare without
     /// the lock.
     waker: Option<Waker>,
@@ -215,21 +208,14 @@ impl Future for WaitForCancellation<'_> {
                 self.done = true;
                 return Poll::Ready(());
             }
-            match self.slot {
-                Some(i) => {
-                    w.slots[i] = Some(waker.clone());
-                    i
+            match self.slot.filter(|&k| w.get(k).is_some()) {
+                Some(k) => {
+                    if let Some(stored) = w.get_mut(k) {
+                        *stored = waker.clone();
+                    }
+                    k
                 }
-                None => match w.free.pop() {
-                    Some(i) => {
-                        w.slots[i] = Some(waker.clone());
-                        i
-                    }
-                    None => {
-                        w.slots.push(Some(waker.clone()));
-                        w.slots.len() - 1
-                    }
-                },
+                None => w.insert(waker.clone()),
             }
         };
         self.slot = Some(slot);
@@ -247,13 +233,8 @@ impl futures_core::FusedFuture for WaitForCancellation<'_> {
 impl Drop for WaitForCancellation<'_> {
     fn drop(&mut self) {
         let Some(slot) = self.slot else { return };
-        let mut w = self.token.inner.lock();
-        // After a cancel the slab was emptied; the slot number means nothing.
-        if let Some(entry) = w.slots.get_mut(slot) {
-            if entry.take().is_some() {
-                w.free.push(slot);
-            }
-        }
+        // After a cancel the slab was drained: the stale token removes nothing.
+        self.token.inner.lock().remove(slot);
     }
 }
 
@@ -326,9 +307,9 @@ mod tests {
         let guard = token.inner.lock();
         assert!(Pin::new(&mut a).poll(&mut cx).is_pending());
         drop(guard);
-        assert_eq!(token.inner.lock().slots.iter().flatten().count(), 2);
+        assert_eq!(token.inner.lock().len(), 2);
         drop(b); // gives its place back
-        assert_eq!(token.inner.lock().free, vec![1]);
+        assert_eq!(token.inner.lock().len(), 1);
         token.cancel();
         assert_eq!(count.0.load(Ordering::SeqCst), 1, "only a's waker remained");
         assert!(Pin::new(&mut a).poll(&mut cx).is_ready());

@@ -27,7 +27,6 @@
 
 mod registration;
 mod scheduled_io;
-mod slab;
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -39,9 +38,9 @@ pub use registration::{FdSource, Io, Registration, Source};
 pub use scheduled_io::{Direction, ReadyEvent, ScheduledIo, WaiterKey};
 
 use crate::metrics::WorkerMetrics;
+use crate::slab::Slab;
 use crate::sys::epoll::{Epoll, Event};
 use crate::trace;
-use slab::Slab;
 
 /// The token of the worker's eventfd doorbell; it carries no readiness to record.
 pub(crate) const DOORBELL: u64 = u64::MAX;

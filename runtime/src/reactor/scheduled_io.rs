@@ -24,6 +24,7 @@
 //! awaited by several tasks at once, so each direction also has a waiter list, and
 //! an edge wakes every waiter: none may overwrite another's waker.
 
+use crate::slab::Slab;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, Weak};
 use std::task::{Context, Poll, Waker};
@@ -73,7 +74,7 @@ impl ReadyEvent {
 
 /// A key into a direction's waiter list, held by one `&self` operation's future.
 #[derive(Debug, Default)]
-pub struct WaiterKey(Option<usize>);
+pub struct WaiterKey(Option<u64>);
 
 /// Readiness and wakers of one registered descriptor.
 #[derive(Debug)]
@@ -101,11 +102,19 @@ pub(crate) struct Location {
     pub(crate) task: u64,
 }
 
-#[derive(Debug, Default)]
+/// One direction's waiters: a slot per future that holds a [`WaiterKey`]; its
+/// waker is taken (the slot stays, empty) when an edge wakes it.
+#[derive(Debug)]
 struct WaiterList {
-    wakers: Vec<Option<Waker>>,
-    /// Slots no future holds a key to.
-    free: Vec<usize>,
+    wakers: Slab<Option<Waker>>,
+}
+
+impl Default for WaiterList {
+    fn default() -> WaiterList {
+        WaiterList {
+            wakers: Slab::new(),
+        }
+    }
 }
 
 impl Default for ScheduledIo {
@@ -175,7 +184,7 @@ impl ScheduledIo {
             };
             lists[dir]
                 .wakers
-                .iter_mut()
+                .values_mut()
                 .filter_map(Option::take)
                 .collect()
         };
@@ -225,22 +234,10 @@ impl ScheduledIo {
         {
             let mut guard = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
             let list = &mut guard.get_or_insert_with(Default::default)[dir as usize];
-            match key.0 {
-                Some(i) => match &mut list.wakers[i] {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    slot => *slot = Some(cx.waker().clone()),
-                },
-                None => {
-                    let i = match list.free.pop() {
-                        Some(i) => i,
-                        None => {
-                            list.wakers.push(None);
-                            list.wakers.len() - 1
-                        }
-                    };
-                    list.wakers[i] = Some(cx.waker().clone());
-                    key.0 = Some(i);
-                }
+            match key.0.and_then(|k| list.wakers.get_mut(k)) {
+                Some(Some(w)) if w.will_wake(cx.waker()) => {}
+                Some(slot) => *slot = Some(cx.waker().clone()),
+                None => key.0 = Some(list.wakers.insert(Some(cx.waker().clone()))),
             }
         }
         // Store-then-load on both sides (this flag then readiness; the reactor:
@@ -255,12 +252,10 @@ impl ScheduledIo {
     /// Gives back a waiter-list place (call from the future's `Drop`, and when it
     /// completes).
     pub fn remove_waiter(&self, dir: Direction, key: &mut WaiterKey) {
-        let Some(i) = key.0.take() else { return };
+        let Some(k) = key.0.take() else { return };
         let mut guard = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(lists) = guard.as_mut() {
-            let list = &mut lists[dir as usize];
-            list.wakers[i] = None;
-            list.free.push(i);
+            lists[dir as usize].wakers.remove(k);
         }
     }
 

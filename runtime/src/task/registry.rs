@@ -6,9 +6,9 @@
 //! future. Each task enters one registry when it is spawned and leaves it when
 //! its future is gone; the registry holds one reference meanwhile.
 //!
-//! - [`Registry`]: a slab of task references with a free list of slot indices.
-//!   Insert and remove are O(1) and allocate only when the slab grows. The slot
-//!   index is stored in the task's header, so removal needs no search. A
+//! - [`Registry`]: task references in kiwi's [`Slab`]. Insert and remove are
+//!   O(1) and allocate only when the slab grows. The slot index is stored in
+//!   the task's header, so removal needs no search. A
 //!   worker's local tasks live in its own `Registry`, touched only on its
 //!   thread, so that they are dropped there.
 //! - [`Shards`]: the runtime-wide registry of `Send` tasks. Such a task may
@@ -25,53 +25,51 @@ use super::raw::{Header, UNBOUND};
 use super::Task;
 use crate::loom::sync::atomic::Ordering;
 use crate::loom::sync::{Mutex, MutexGuard};
+use crate::slab::{self, Slab};
 use std::ptr::NonNull;
 
-/// A slab of task references.
-#[derive(Default)]
+/// Task references, by slot.
 pub(crate) struct Registry {
-    slots: Vec<Option<Task>>,
-    free: Vec<u32>,
+    tasks: Slab<Task>,
+}
+
+impl Default for Registry {
+    fn default() -> Registry {
+        Registry { tasks: Slab::new() }
+    }
 }
 
 impl Registry {
     /// Stores `task` and records its slot in the header.
     pub(crate) fn insert(&mut self, task: Task) {
-        let slot = self.free.pop().unwrap_or_else(|| {
-            self.slots.push(None);
-            (self.slots.len() - 1) as u32
-        });
-        task.header().slot.store(slot, Ordering::Relaxed);
-        self.slots[slot as usize] = Some(task);
+        let token = self.tasks.insert(task);
+        let task = self.tasks.get(token).expect("kiwi: just inserted");
+        task.header()
+            .slot
+            .store(slab::index_of(token), Ordering::Relaxed);
     }
 
     /// Takes `task` out, if this registry holds it.
     pub(crate) fn remove(&mut self, task: NonNull<Header>) -> Option<Task> {
         // SAFETY: the caller holds a reference to the task.
         let header = unsafe { task.as_ref() };
-        let slot = header.slot.load(Ordering::Relaxed);
-        let entry = self.slots.get_mut(slot as usize)?;
-        if entry.as_ref().map(Task::as_ptr) != Some(task) {
-            return None;
+        let token = self.tasks.token_at(header.slot.load(Ordering::Relaxed))?;
+        if self.tasks.get(token).map(Task::as_ptr) != Some(task) {
+            return None; // that slot holds another task (or this one is elsewhere)
         }
         header.slot.store(UNBOUND, Ordering::Relaxed);
-        self.free.push(slot);
-        entry.take()
+        self.tasks.remove(token)
     }
 
     /// Number of live tasks.
     #[cfg(all(test, not(loom)))]
     pub(crate) fn len(&self) -> usize {
-        self.slots.len() - self.free.len()
+        self.tasks.len()
     }
 
     /// Removes every task.
     pub(crate) fn drain(&mut self) -> Vec<Task> {
-        self.free.clear();
-        let all: Vec<Task> = std::mem::take(&mut self.slots)
-            .into_iter()
-            .flatten()
-            .collect();
+        let all = self.tasks.drain();
         for task in &all {
             task.header().slot.store(UNBOUND, Ordering::Relaxed);
         }
