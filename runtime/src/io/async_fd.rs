@@ -214,7 +214,7 @@ impl<'a, T: AsFd> Ready<'a, T> {
         let ev = ready!(self
             .fd
             .registration
-            .poll_shared(cx, self.dir, &mut self.key))?;
+            .poll_ready_keyed(cx, self.dir, &mut self.key))?;
         self.fd
             .registration
             .source()

@@ -172,15 +172,15 @@ impl<S: Source> Registration<S> {
     }
 
     /// Waits until `dir` is ready, for a `&self` operation that several tasks may
-    /// await at once; see [`ScheduledIo::poll_shared`].
-    pub fn poll_shared(
+    /// await at once; see [`ScheduledIo::poll_ready_keyed`].
+    pub fn poll_ready_keyed(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
         key: &mut WaiterKey,
     ) -> Poll<io::Result<ReadyEvent>> {
         self.ensure_registered()?;
-        self.io().poll_shared(cx, dir, key).map(Ok)
+        self.io().poll_ready_keyed(cx, dir, key).map(Ok)
     }
 
     /// Forgets readiness seen in `ev` (after `WouldBlock`), unless newer.
@@ -200,7 +200,7 @@ impl<S: Source> Registration<S> {
     }
 
     /// [`Registration::poll_io`] for `&self` operations (waiter list; see
-    /// [`Registration::poll_shared`]). Removes the waiter when it completes.
+    /// [`Registration::poll_ready_keyed`]). Removes the waiter when it completes.
     pub fn poll_io_shared<R>(
         &self,
         cx: &mut Context<'_>,
@@ -225,7 +225,7 @@ impl<S: Source> Registration<S> {
         ready!(coop::poll_proceed(cx));
         loop {
             let ev = match key.as_deref_mut() {
-                Some(k) => ready!(self.poll_shared(cx, dir, k))?,
+                Some(k) => ready!(self.poll_ready_keyed(cx, dir, k))?,
                 None => ready!(self.poll_ready(cx, dir))?,
             };
             match op() {

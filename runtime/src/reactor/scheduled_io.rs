@@ -160,7 +160,7 @@ impl ScheduledIo {
                 continue;
             }
             // One RMW: a new tick and the bits together. SeqCst pairs with the
-            // waiter registration below (see `poll_shared`).
+            // waiter registration below (see `poll_ready_keyed`).
             let _ = self.readiness[dir].fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| {
                 Some(w.wrapping_add(TICK) | bits)
             });
@@ -222,7 +222,7 @@ impl ScheduledIo {
     /// Readiness for a `&self` operation: the future keeps `key` (its place in the
     /// waiter list) across polls and must call [`ScheduledIo::remove_waiter`] when
     /// it is dropped.
-    pub fn poll_shared(
+    pub fn poll_ready_keyed(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
@@ -334,7 +334,9 @@ mod tests {
             let c = count.clone();
             let waker: Waker = Arc::new(Counter(c)).into();
             let mut cx = Context::from_waker(&waker);
-            assert!(io.poll_shared(&mut cx, Direction::Read, key).is_pending());
+            assert!(io
+                .poll_ready_keyed(&mut cx, Direction::Read, key)
+                .is_pending());
         }
         assert_eq!(io.set_readiness(libc::EPOLLIN as u32, |_| {}), 8);
         assert_eq!(count.load(Ordering::SeqCst), 8);
