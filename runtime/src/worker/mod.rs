@@ -122,6 +122,8 @@ pub(crate) struct Worker {
     spare: RefCell<(Vec<SendTask>, Vec<LocalTask>)>,
     /// Picks so far: the fairness interval and the queue alternation read it.
     tick: Cell<u32>,
+    /// Set (while tracing) when the job about to run came from `next`.
+    trace_lifo: Cell<bool>,
     until_maintenance: Cell<u32>,
     /// True while this worker counts as searching in the runtime's `Idle`.
     searching: Cell<bool>,
@@ -175,6 +177,7 @@ impl Worker {
             events: RefCell::new(Events::with_capacity(EVENTS)),
             spare: RefCell::new((Vec::new(), Vec::new())),
             tick: Cell::new(0),
+            trace_lifo: Cell::new(false),
             until_maintenance: Cell::new(event_interval),
             searching: Cell::new(false),
             awake_since: Cell::new(Instant::now()),
@@ -271,7 +274,12 @@ impl Worker {
             if let Some(fut) = root.as_mut() {
                 if root_waker.woken.swap(false, Ordering::AcqRel) {
                     let mut cx = Context::from_waker(&waker);
-                    if let Poll::Ready(out) = coop::with_budget(|| fut.as_mut().poll(&mut cx)) {
+                    let traced = trace::enabled().then(trace::now);
+                    let poll = coop::with_budget(|| fut.as_mut().poll(&mut cx));
+                    if let Some(start) = traced {
+                        trace::record_span(trace::Kind::Root, start, 0, 0, 0);
+                    }
+                    if let Poll::Ready(out) = poll {
                         return Some(out);
                     }
                 }
@@ -309,6 +317,9 @@ impl Worker {
             let streak = self.next_streak.get();
             if streak < MAX_NEXT_STREAK {
                 self.next_streak.set(streak + 1);
+                if trace::enabled() {
+                    self.trace_lifo.set(true);
+                }
                 return Some(Job::Send(task));
             }
             self.ring
@@ -352,14 +363,19 @@ impl Worker {
             // Stolen, or taken from the shared queue: its wakes come here now.
             header.set_owner(self.shared.index);
         }
-        if trace::enabled() {
-            let id = header.id;
+        let id = header.id;
+        let traced = trace::enabled().then(|| {
             trace::emit(|| format!("{}: polling task {id}", trace::worker(self.shared.index)));
-        }
+            trace::now()
+        });
         coop::with_budget(|| match job {
             Job::Send(t) => t.run(),
             Job::Local(t) => t.run(),
         });
+        if let Some(start) = traced {
+            let lifo = self.trace_lifo.replace(false);
+            trace::record_span(trace::Kind::Poll, start, id.as_u64(), lifo.into(), 0);
+        }
         // Remote wakes are picked up after every poll: checking costs one relaxed
         // load of the handshake word while nothing arrived, and it keeps the
         // latency of a cross-thread wake to one task poll on a busy worker. The
@@ -440,9 +456,14 @@ impl Worker {
     }
 
     fn fire_timers(&self) {
+        let traced = trace::enabled().then(trace::now);
         let turn = self.timers.process();
         if turn.fired > 0 || turn.cascaded > 0 {
             bump(&self.shared.metrics.timers_fired, turn.fired as u64);
+            if let Some(start) = traced {
+                let (fired, cascaded) = (trace::index(turn.fired), trace::index(turn.cascaded));
+                trace::record_span(trace::Kind::Timers, start, 0, fired, cascaded);
+            }
             trace::emit(|| {
                 format!(
                     "{}: {} timer(s) fired, {} cascaded",
@@ -508,8 +529,13 @@ impl Worker {
             bump(&self.shared.metrics.parks, 1);
             let busy = now.saturating_duration_since(self.awake_since.get());
             bump(&self.shared.metrics.busy_ns, saturating_nanos(busy));
-            trace::emit(|| format!("{}: parked", trace::worker(self.shared.index)));
+            trace::point(trace::Kind::Park, 0, 0, 0, || {
+                format!("{}: parked", trace::worker(self.shared.index))
+            });
             self.turn_reactor(timeout);
+            if trace::enabled() {
+                trace::record(trace::Kind::Unpark, 0, 0, 0);
+            }
             self.awake_since.set(Instant::now());
             // The reactor, the timers and the remote queue were all just looked
             // at: the fairness tick need not do it again for another full
