@@ -2,15 +2,55 @@
 //!
 //! Run it with `cargo run --release --example tour`; add `KIWI_TRACE=1` to see
 //! the runtime's own log of epoll returns, wakes and timers.
+//!
+//! The tour also records its runtime's timeline (`Builder::trace_json`) and
+//! draws it with `kiwi-timeline`: `tour-timeline.svg` (the whole tour) and
+//! `tour-steal.svg` (step 1's spawn and steal), next to the tour's binary
+//! under `target/`. Open them in a browser or an image viewer; open the JSON
+//! in ui.perfetto.dev to zoom.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use kiwi::io::{AsyncReadExt, AsyncWriteExt};
 use kiwi::net::{AsyncTcpListener, AsyncTcpStream};
 use kiwi::time::{interval, sleep, timeout};
 
+/// Where the timeline goes: beside the tour's binary, under `target/`
+/// (`target/<profile>/examples/tour` -> `target/<profile>/`), never in the
+/// working tree.
+fn out_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.parent()
+        .and_then(|examples| examples.parent())
+        .map_or_else(std::env::temp_dir, PathBuf::from)
+}
+
+/// Draws the recorded timeline: the whole tour, and step 1's spawn and steal.
+fn draw_timeline(json: &std::path::Path) -> Result<(PathBuf, PathBuf), String> {
+    let text = std::fs::read_to_string(json).map_err(|e| format!("{}: {e}", json.display()))?;
+    let t = kiwi_timeline::Timeline::parse(&text)?;
+    let whole = out_dir().join("tour-timeline.svg");
+    let svg = kiwi_timeline::render(&t, "kiwi tour: 2 workers, steps 1-7", None);
+    std::fs::write(&whole, svg).map_err(|e| format!("{}: {e}", whole.display()))?;
+    let steal = out_dir().join("tour-steal.svg");
+    let (from, to) = (t.mark(STEAL_START), t.mark(STEAL_END));
+    let window = from.zip(to).ok_or("the steal step's marks are missing")?;
+    let svg = kiwi_timeline::render(
+        &t.crop(window.0, window.1),
+        "kiwi tour, step 1: one task spawns 8 that compute for 20 ms each",
+        Some(window),
+    );
+    std::fs::write(&steal, svg).map_err(|e| format!("{}: {e}", steal.display()))?;
+    Ok((whole, steal))
+}
+
+const STEAL_START: &str = "spawn 8 on a worker";
+const STEAL_END: &str = "all 8 done";
+
 fn main() -> std::io::Result<()> {
-    let rt = kiwi::Builder::new().workers(2).build()?;
+    let json = out_dir().join("tour-timeline.json");
+    let rt = kiwi::Builder::new().workers(2).trace_json(&json).build()?;
     rt.block_on(async {
         println!("kiwi tour: a runtime with 2 workers, each a thread parked in epoll_wait.\n");
 
@@ -33,6 +73,7 @@ fn main() -> std::io::Result<()> {
 
         println!("   A spawn on a worker stays on that worker, and an idle worker steals:");
         println!("   one task spawns 8 others that each compute for 20 ms.");
+        kiwi::runtime::trace::mark(STEAL_START);
         let threads = kiwi::spawn(async {
             let hs: Vec<_> = (0..8)
                 .map(|_| {
@@ -53,6 +94,7 @@ fn main() -> std::io::Result<()> {
         })
         .await
         .expect("task panicked");
+        kiwi::runtime::trace::mark(STEAL_END);
         for (thread, n) in &threads {
             println!("   {n} ran on {thread}");
         }
@@ -145,6 +187,17 @@ fn main() -> std::io::Result<()> {
         );
     }
     drop(rt);
+    // The runtime's shutdown wrote the file; stop recording, then draw it.
+    kiwi::runtime::trace::finish()?;
+    match draw_timeline(&json) {
+        Ok((whole, steal)) => println!(
+            "\nThe timeline of steps 1-7 (one lane per worker; Perfetto opens the JSON):\n   {}\n   {}\n   {}",
+            whole.display(),
+            steal.display(),
+            json.display()
+        ),
+        Err(e) => println!("\n(the timeline could not be drawn: {e})"),
+    }
 
     println!(
         "\n8. trace mode (KIWI_TRACE=1): the runtime narrates itself. One spawn and one sleep:"
