@@ -26,23 +26,46 @@ fn out_dir() -> PathBuf {
         .map_or_else(std::env::temp_dir, PathBuf::from)
 }
 
-/// Draws the recorded timeline: the whole tour, and step 1's spawn and steal.
-fn draw_timeline(json: &std::path::Path) -> Result<(PathBuf, PathBuf), String> {
+/// Draws the recorded timeline: the whole tour, step 1's spawn and steal,
+/// and the first microseconds of that step, up to just after the first steal.
+fn draw_timeline(json: &std::path::Path) -> Result<Vec<PathBuf>, String> {
     let text = std::fs::read_to_string(json).map_err(|e| format!("{}: {e}", json.display()))?;
     let t = kiwi_timeline::Timeline::parse(&text)?;
-    let whole = out_dir().join("tour-timeline.svg");
-    let svg = kiwi_timeline::render(&t, "kiwi tour: 2 workers, steps 1-7", None);
-    std::fs::write(&whole, svg).map_err(|e| format!("{}: {e}", whole.display()))?;
-    let steal = out_dir().join("tour-steal.svg");
-    let (from, to) = (t.mark(STEAL_START), t.mark(STEAL_END));
-    let window = from.zip(to).ok_or("the steal step's marks are missing")?;
-    let svg = kiwi_timeline::render(
-        &t.crop(window.0, window.1),
-        "kiwi tour, step 1: one task spawns 8 that compute for 20 ms each",
-        Some(window),
-    );
-    std::fs::write(&steal, svg).map_err(|e| format!("{}: {e}", steal.display()))?;
-    Ok((whole, steal))
+    let (from, to) = t
+        .mark(STEAL_START)
+        .zip(t.mark(STEAL_END))
+        .ok_or("marks missing")?;
+    // A little room on both sides, so that the first and last events show.
+    let pad = (to - from) * 0.02;
+    let first_steal = t
+        .instants
+        .iter()
+        .filter(|i| i.cat == "steal" && i.ts >= from)
+        .map(|i| i.ts)
+        .reduce(f64::min)
+        .unwrap_or(from + 50.0);
+    let pictures = [
+        ("tour-timeline.svg", "kiwi tour: 2 workers, steps 1-7", None),
+        (
+            "tour-steal.svg",
+            "kiwi tour, step 1: one task spawns 8 that compute for 20 ms each",
+            Some((from - pad, to + pad)),
+        ),
+        (
+            "tour-steal-start.svg",
+            "kiwi tour, step 1, zoomed in: the spawns, the notify and the steal",
+            Some((from - 2.0, first_steal + (first_steal - from) * 0.3 + 2.0)),
+        ),
+    ];
+    let mut paths = Vec::new();
+    for (name, title, window) in pictures {
+        let cropped = window.map(|(a, b)| t.crop(a, b));
+        let svg = kiwi_timeline::render(cropped.as_ref().unwrap_or(&t), title, window);
+        let path = out_dir().join(name);
+        std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
+        paths.push(path);
+    }
+    Ok(paths)
 }
 
 const STEAL_START: &str = "spawn 8 on a worker";
@@ -190,12 +213,15 @@ fn main() -> std::io::Result<()> {
     // The runtime's shutdown wrote the file; stop recording, then draw it.
     kiwi::runtime::trace::finish()?;
     match draw_timeline(&json) {
-        Ok((whole, steal)) => println!(
-            "\nThe timeline of steps 1-7 (one lane per worker; Perfetto opens the JSON):\n   {}\n   {}\n   {}",
-            whole.display(),
-            steal.display(),
-            json.display()
-        ),
+        Ok(paths) => {
+            println!(
+                "\nThe timeline of steps 1-7, one lane per worker (open the SVGs in a browser,"
+            );
+            println!("the JSON in ui.perfetto.dev):");
+            for p in paths.iter().chain([&json]) {
+                println!("   {}", p.display());
+            }
+        }
         Err(e) => println!("\n(the timeline could not be drawn: {e})"),
     }
 

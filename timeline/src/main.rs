@@ -1,8 +1,9 @@
 //! `kiwi-timeline TRACE.json [-o OUT.svg] [--from MARK] [--to MARK] [--title T]`
 //!
 //! Draws a kiwi trace file (`KIWI_TRACE=json:PATH`) as SVG, on stdout or into
-//! `OUT.svg`. `--from` and `--to` crop the picture to the labels of two
-//! `kiwi::runtime::trace::mark` calls (the tour marks its steps).
+//! `OUT.svg`. `--from` and `--to` crop the picture: each is the label of a
+//! `kiwi::runtime::trace::mark` call (the tour marks its steps), or a time in
+//! µs as the file (and Perfetto) shows it.
 
 use std::process::ExitCode;
 
@@ -43,9 +44,13 @@ fn main() -> ExitCode {
     let span = timeline.span().unwrap_or((0.0, 1.0));
     let find = |m: &Option<String>, default: f64| match m {
         None => Ok(default),
-        Some(label) => timeline
-            .mark(label)
-            .ok_or_else(|| format!("kiwi-timeline: no mark named {label:?} in {input}")),
+        Some(label) => label
+            .parse::<f64>()
+            .ok()
+            .or_else(|| timeline.mark(label))
+            .ok_or_else(|| {
+                format!("kiwi-timeline: {label:?} is neither a time in µs nor a mark in {input}")
+            }),
     };
     let window = match (find(&from, span.0), find(&to, span.1)) {
         (Ok(a), Ok(b)) => (a, b),

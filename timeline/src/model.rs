@@ -196,8 +196,9 @@ impl Timeline {
     }
 
     /// Only what happened between `from` and `to` (µs): slices that overlap
-    /// the window, instants and flows inside it. Tracks stay, so that an
-    /// idle worker still has its (empty) lane.
+    /// the window, instants inside it, flows with an end inside it (the
+    /// picture clips them at its edge). Tracks stay, so that an idle worker
+    /// still has its (empty) lane.
     pub fn crop(&self, from: f64, to: f64) -> Timeline {
         Timeline {
             tracks: self.tracks.clone(),
@@ -216,7 +217,7 @@ impl Timeline {
             flows: self
                 .flows
                 .iter()
-                .filter(|f| f.from.1 >= from && f.to.1 <= to)
+                .filter(|f| f.from.1 <= to && f.to.1 >= from)
                 .cloned()
                 .collect(),
             dropped: self.dropped,

@@ -122,6 +122,7 @@ pub fn render(t: &Timeline, title: &str, window: Option<(f64, f64)>) -> String {
          <defs>\
          <marker id=\"wake-head\" viewBox=\"0 0 6 6\" refX=\"6\" refY=\"3\" markerWidth=\"5\" markerHeight=\"5\" orient=\"auto\"><path d=\"M0,0 L6,3 L0,6 z\" fill=\"#2a6fdb\"/></marker>\
          <marker id=\"steal-head\" viewBox=\"0 0 6 6\" refX=\"6\" refY=\"3\" markerWidth=\"4\" markerHeight=\"4\" orient=\"auto\"><path d=\"M0,0 L6,3 L0,6 z\" fill=\"#e8700a\"/></marker>\
+         <clipPath id=\"plot\"><rect x=\"{LEFT}\" y=\"0\" width=\"{plot}\" height=\"{height}\"/></clipPath>\
          </defs>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
          <text x=\"{LEFT}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">{}</text>\n",
         esc(title)
@@ -143,22 +144,27 @@ pub fn render(t: &Timeline, title: &str, window: Option<(f64, f64)>) -> String {
     // Park gaps: each park to the next wake-up on the same track.
     let mut parks: Vec<_> = t.instants.iter().filter(|i| i.cat == "park").collect();
     parks.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+    // A lane whose first park event in the window is a wake-up was parked
+    // when the window opened.
+    for k in &lanes {
+        if let Some(u) = parks.iter().find(|p| p.tid == k.tid) {
+            if u.name == "unpark" {
+                park_gap(&mut s, &x, TOP, k, &lanes, t0, u.ts);
+            }
+        }
+    }
     for (n, p) in parks.iter().enumerate() {
         if p.name != "park" {
             continue;
         }
-        let Some(y) = lane_y(p.tid) else { continue };
+        let Some(k) = lanes.iter().find(|k| k.tid == p.tid) else {
+            continue;
+        };
         let end = parks[n + 1..]
             .iter()
             .find(|u| u.tid == p.tid && u.name == "unpark")
             .map_or(t1, |u| u.ts);
-        let (a, b) = (x(p.ts.max(t0)), x(end.min(t1)));
-        let _ = writeln!(
-            s,
-            "<line class=\"park\" x1=\"{a:.2}\" y1=\"{m:.1}\" x2=\"{b:.2}\" y2=\"{m:.1}\" stroke=\"#9a9a9a\" stroke-width=\"2\" stroke-dasharray=\"4,3\"><title>parked {:.1} µs</title></line>",
-            end - p.ts,
-            m = y + LANE / 2.0
-        );
+        park_gap(&mut s, &x, TOP, k, &lanes, p.ts.max(t0), end.min(t1));
     }
     // Slices.
     for sl in &t.slices {
@@ -168,14 +174,51 @@ pub fn render(t: &Timeline, title: &str, window: Option<(f64, f64)>) -> String {
     let bottom = TOP + lanes.len() as f64 * LANE;
     for m in t.instants.iter().filter(|i| i.cat == "mark") {
         let mx = x(m.ts);
+        let (tx, anchor) = label_at(mx);
         let _ = writeln!(
             s,
             "<g class=\"mark\"><line x1=\"{mx:.2}\" y1=\"{}\" x2=\"{mx:.2}\" y2=\"{bottom}\" stroke=\"#555\" stroke-dasharray=\"2,2\"/>\
-             <text x=\"{:.2}\" y=\"{}\" fill=\"#555\">{}</text></g>",
+             <text x=\"{tx:.2}\" y=\"{}\" fill=\"#555\" text-anchor=\"{anchor}\">{}</text></g>",
             TOP - 8.0,
-            mx + 3.0,
             TOP - 2.0,
             esc(&m.name)
+        );
+    }
+    // Notifies: a dashed purple arrow from the worker with surplus work to
+    // the parked sibling it wakes; eventfd writes: a black tick.
+    s.push_str("<g clip-path=\"url(#plot)\">\n");
+    for n in t
+        .instants
+        .iter()
+        .filter(|i| i.cat == "notify" || i.cat == "eventfd")
+    {
+        let Some(y1) = lane_y(n.tid) else { continue };
+        let nx = x(n.ts);
+        if n.cat == "eventfd" {
+            if n.name.starts_with("eventfd write") {
+                let _ = writeln!(
+                    s,
+                    "<line class=\"eventfd\" x1=\"{nx:.2}\" y1=\"{:.1}\" x2=\"{nx:.2}\" y2=\"{:.1}\" stroke=\"#000\" stroke-width=\"1.2\"><title>{}</title></line>",
+                    y1 + 3.0,
+                    y1 + LANE - 3.0,
+                    esc(&n.name)
+                );
+            }
+            continue;
+        }
+        let target = n.args.get("worker").and_then(|v| v.as_u64()).unwrap_or(0);
+        let lane = lanes.iter().find(|k| k.name == format!("worker {target}"));
+        let Some(y2) = lane.and_then(|k| lane_y(k.tid)) else {
+            continue;
+        };
+        let (y1, y2) = (y1 + LANE / 2.0, y2 + LANE / 2.0);
+        let _ = writeln!(
+            s,
+            "<path class=\"notify\" d=\"M{nx:.2},{y1:.1} C{:.2},{y1:.1} {:.2},{y2:.1} {:.2},{y2:.1}\" fill=\"none\" stroke=\"#8a3ab9\" stroke-width=\"1.5\" stroke-dasharray=\"3,2\" marker-end=\"url(#wake-head)\"><title>{}</title></path>",
+            nx + 6.0,
+            nx + 6.0,
+            nx + 12.0,
+            esc(&n.name)
         );
     }
     // Wake arrows.
@@ -200,6 +243,7 @@ pub fn render(t: &Timeline, title: &str, window: Option<(f64, f64)>) -> String {
             f.task
         );
     }
+    s.push_str("</g>\n");
     // Steal arrows: from the victim's lane to the thief's.
     for st in t.instants.iter().filter(|i| i.cat == "steal") {
         let from = st.args.get("from").and_then(|v| v.as_u64()).unwrap_or(0);
@@ -210,19 +254,19 @@ pub fn render(t: &Timeline, title: &str, window: Option<(f64, f64)>) -> String {
         };
         let sx = x(st.ts);
         let (y1, y2) = (v + LANE / 2.0, y2 + LANE / 2.0);
+        let (tx, anchor) = label_at(sx);
         let _ = writeln!(
             s,
             "<g class=\"steal\"><line x1=\"{sx:.2}\" y1=\"{y1:.1}\" x2=\"{sx:.2}\" y2=\"{y2:.1}\" stroke=\"#e8700a\" stroke-width=\"2.5\" marker-end=\"url(#steal-head)\"/>\
-             <text x=\"{:.2}\" y=\"{:.1}\" fill=\"#b35200\" font-weight=\"bold\">steal {tasks}</text></g>",
-            sx + 4.0,
+             <text x=\"{tx:.2}\" y=\"{:.1}\" fill=\"#b35200\" font-weight=\"bold\" text-anchor=\"{anchor}\">steal {tasks}</text></g>",
             (y1 + y2) / 2.0 + 4.0
         );
     }
     axis(&mut s, t0, span, bottom, &x);
     let _ = writeln!(
         s,
-        "<text x=\"{LEFT}\" y=\"{}\" fill=\"#444\">boxes: task polls, coloured by task · grey dashes: parked in epoll_wait · \
-         blue: wake → the poll it caused (dotted: spawn) · orange: steal (victim → thief){}</text>\n</svg>",
+        "<text x=\"{LEFT}\" y=\"{}\" fill=\"#444\">boxes: task polls, coloured by task · grey dashes: parked · blue: wake → the poll it caused (dotted: spawn) · \
+         purple: notify of a parked worker · black tick: eventfd write · orange: steal{}</text>\n</svg>",
         bottom + 44.0,
         if t.dropped > 0 {
             format!(" · {} older events dropped", t.dropped)
@@ -231,6 +275,39 @@ pub fn render(t: &Timeline, title: &str, window: Option<(f64, f64)>) -> String {
         }
     );
     s
+}
+
+/// A dashed grey line on lane `k` from `from` to `to` (µs): parked.
+fn park_gap(
+    s: &mut String,
+    x: &impl Fn(f64) -> f64,
+    top: f64,
+    k: &crate::model::Track,
+    lanes: &[&crate::model::Track],
+    from: f64,
+    to: f64,
+) {
+    let Some(i) = lanes.iter().position(|l| l.tid == k.tid) else {
+        return;
+    };
+    let m = top + i as f64 * LANE + LANE / 2.0;
+    let _ = writeln!(
+        s,
+        "<line class=\"park\" x1=\"{:.2}\" y1=\"{m:.1}\" x2=\"{:.2}\" y2=\"{m:.1}\" stroke=\"#9a9a9a\" stroke-width=\"2\" stroke-dasharray=\"4,3\"><title>parked {:.1} µs</title></line>",
+        x(from),
+        x(to),
+        to - from
+    );
+}
+
+/// Where a label beside a vertical line at `x` goes: to its right, or to
+/// its left near the right edge, so that it is not cut off.
+fn label_at(x: f64) -> (f64, &'static str) {
+    if x > WIDTH - RIGHT - 90.0 {
+        (x - 4.0, "end")
+    } else {
+        (x + 4.0, "start")
+    }
 }
 
 fn draw_slice(
