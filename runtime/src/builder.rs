@@ -217,9 +217,9 @@ impl Builder {
         self
     }
 
-    /// How many events the timeline keeps (default 262 144, about 30 MB of
-    /// JSON): beyond it the oldest are dropped, and the file records how
-    /// many (`otherData.kiwi_dropped_events`). Takes effect with
+    /// How many events the timeline keeps (default 262 144, a file of at most
+    /// about 60 MB): beyond it the oldest are dropped, and the file records
+    /// how many (`otherData.kiwi_dropped_events`). Takes effect with
     /// [`trace_json`](Builder::trace_json).
     ///
     /// # Examples

@@ -4,11 +4,12 @@
 //! Workers only ever *send* to it (a channel push of a whole buffer, every
 //! few thousand events), so disk I/O never happens on a worker. The ring
 //! bound is in events, not bytes: with the default of [`DEFAULT_CAPACITY`]
-//! the memory held is about 10 MB and the file about 30 MB, however long the
-//! run. When more arrive, the oldest (by timestamp) are dropped and counted;
-//! the count goes into the file. The ring lets the event list grow to twice
-//! its capacity before trimming, so a trim (a sort) runs once per
-//! `capacity` events, not once per event.
+//! the collector holds at most about 21 MB (twice the ring, between two
+//! trims) and the file is at most about 60 MB, however long the run. When
+//! more arrive, the oldest (by timestamp) are dropped and counted; the count
+//! goes into the file. The ring lets the event list grow to twice its
+//! capacity before trimming, so a trim (a sort) runs once per `capacity`
+//! events, not once per event.
 //!
 //! The file is rewritten whole, atomically (a temporary file renamed over
 //! it), every second while new events arrive and on [`flush`], which a
