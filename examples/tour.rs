@@ -62,7 +62,12 @@ fn draw_timeline(json: &std::path::Path) -> Result<Vec<PathBuf>, String> {
         let cropped = window.map(|(a, b)| t.crop(a, b));
         let svg = kiwi_timeline::render(cropped.as_ref().unwrap_or(&t), title, window);
         let path = out_dir().join(name);
-        std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
+        // Through a temporary file renamed over the old picture, so that a
+        // reader (a test running another tour) never sees half of one.
+        let tmp = path.with_extension(format!("svg.{}", std::process::id()));
+        std::fs::write(&tmp, svg)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         paths.push(path);
     }
     Ok(paths)
@@ -235,7 +240,7 @@ fn main() -> std::io::Result<()> {
             .expect("task");
     });
     drop(traced);
-    kiwi::runtime::trace::set_enabled(std::env::var_os("KIWI_TRACE").is_some());
+    kiwi::runtime::trace::set_enabled(std::env::var_os("KIWI_TRACE").is_some_and(|v| v == "1"));
     println!();
     println!("\nDone. Read docs/ARCHITECTURE.md for how each step works inside.");
     Ok(())

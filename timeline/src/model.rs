@@ -176,6 +176,20 @@ impl Timeline {
     }
 
     /// The time of the first instant named `label` (a `trace::mark`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let json = r#"{"traceEvents":[
+    ///   {"ph":"M","pid":1,"tid":1,"name":"thread_name","args":{"name":"worker 0"}},
+    ///   {"ph":"i","pid":1,"tid":1,"ts":5.0,"s":"t","name":"go","cat":"mark","args":{}},
+    ///   {"ph":"X","pid":1,"tid":1,"ts":1.0,"dur":2.0,"name":"task 7","cat":"poll","args":{"task":7}},
+    ///   {"ph":"X","pid":1,"tid":1,"ts":6.0,"dur":3.0,"name":"task 8","cat":"poll","args":{"task":8}}
+    /// ]}"#;
+    /// let t = kiwi_timeline::Timeline::parse(json).unwrap();
+    /// assert_eq!(t.mark("go"), Some(5.0));
+    /// assert_eq!(t.mark("stop"), None);
+    /// ```
     pub fn mark(&self, label: &str) -> Option<f64> {
         self.instants
             .iter()
@@ -185,6 +199,19 @@ impl Timeline {
     }
 
     /// The earliest and latest times of any event (µs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let json = r#"{"traceEvents":[
+    ///   {"ph":"M","pid":1,"tid":1,"name":"thread_name","args":{"name":"worker 0"}},
+    ///   {"ph":"i","pid":1,"tid":1,"ts":5.0,"s":"t","name":"go","cat":"mark","args":{}},
+    ///   {"ph":"X","pid":1,"tid":1,"ts":1.0,"dur":2.0,"name":"task 7","cat":"poll","args":{"task":7}},
+    ///   {"ph":"X","pid":1,"tid":1,"ts":6.0,"dur":3.0,"name":"task 8","cat":"poll","args":{"task":8}}
+    /// ]}"#;
+    /// let t = kiwi_timeline::Timeline::parse(json).unwrap();
+    /// assert_eq!(t.span(), Some((1.0, 9.0)));
+    /// ```
     pub fn span(&self) -> Option<(f64, f64)> {
         let starts = self.slices.iter().map(|s| s.ts);
         let ends = self.slices.iter().map(|s| s.ts + s.dur);
@@ -199,6 +226,22 @@ impl Timeline {
     /// the window, instants inside it, flows with an end inside it (the
     /// picture clips them at its edge). Tracks stay, so that an idle worker
     /// still has its (empty) lane.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let json = r#"{"traceEvents":[
+    ///   {"ph":"M","pid":1,"tid":1,"name":"thread_name","args":{"name":"worker 0"}},
+    ///   {"ph":"i","pid":1,"tid":1,"ts":5.0,"s":"t","name":"go","cat":"mark","args":{}},
+    ///   {"ph":"X","pid":1,"tid":1,"ts":1.0,"dur":2.0,"name":"task 7","cat":"poll","args":{"task":7}},
+    ///   {"ph":"X","pid":1,"tid":1,"ts":6.0,"dur":3.0,"name":"task 8","cat":"poll","args":{"task":8}}
+    /// ]}"#;
+    /// let t = kiwi_timeline::Timeline::parse(json).unwrap();
+    /// let later = t.crop(4.0, 10.0);
+    /// assert_eq!(later.slices.len(), 1);
+    /// assert_eq!(later.slices[0].task, 8);
+    /// assert_eq!(later.tracks.len(), 1);
+    /// ```
     pub fn crop(&self, from: f64, to: f64) -> Timeline {
         Timeline {
             tracks: self.tracks.clone(),
