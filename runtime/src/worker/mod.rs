@@ -463,15 +463,15 @@ impl Worker {
             if let Some(start) = traced {
                 let (fired, cascaded) = (trace::index(turn.fired), trace::index(turn.cascaded));
                 trace::record_span(trace::Kind::Timers, start, 0, fired, cascaded);
+                trace::emit(|| {
+                    format!(
+                        "{}: {} timer(s) fired, {} cascaded",
+                        trace::worker(self.shared.index),
+                        turn.fired,
+                        turn.cascaded
+                    )
+                });
             }
-            trace::emit(|| {
-                format!(
-                    "{}: {} timer(s) fired, {} cascaded",
-                    trace::worker(self.shared.index),
-                    turn.fired,
-                    turn.cascaded
-                )
-            });
         }
     }
 
