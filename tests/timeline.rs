@@ -447,12 +447,12 @@ fn the_tours_timeline_renders_to_a_png_with_busy_worker_lanes() {
 
 // ----- bad input ------------------------------------------------------------
 
-/// Runs `child_builds_two_runtimes` in a fresh process with `KIWI_TRACE`.
-fn child(kiwi_trace: &str) -> (String, String) {
+/// Runs the ignored test `name` in a fresh process with `KIWI_TRACE`.
+fn child(name: &str, kiwi_trace: &str) -> (String, String) {
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "child_builds_two_runtimes",
+            name,
             "--ignored",
             "--nocapture",
             "--test-threads=1",
@@ -466,8 +466,41 @@ fn child(kiwi_trace: &str) -> (String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     );
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("child ran untraced"), "{stdout}\n{stderr}");
     (stdout, stderr)
+}
+
+/// Not a test on its own: the child process of
+/// `kiwi_trace_json_path_records_the_timeline`.
+#[test]
+#[ignore = "the child process of a KIWI_TRACE test"]
+fn child_runs_one_runtime() {
+    assert!(std::env::var_os("KIWI_TIMELINE_CHILD").is_some());
+    let rt = kiwi::Builder::new().workers(2).build().unwrap();
+    assert!(kiwi::runtime::trace::enabled());
+    let n = rt.block_on(async { kiwi::spawn(async { 7 }).await.unwrap() });
+    assert_eq!(n, 7);
+    drop(rt);
+    println!("child ran traced");
+}
+
+#[test]
+fn kiwi_trace_json_path_records_the_timeline() {
+    with_deadline(60, || {
+        let path = temp_path("from-env.json");
+        let _ = std::fs::remove_file(&path);
+        let (stdout, stderr) = child(
+            "child_runs_one_runtime",
+            &format!("json:{}", path.display()),
+        );
+        assert!(stdout.contains("child ran traced"), "{stdout}\n{stderr}");
+        assert!(!stderr.contains("kiwi:"), "no complaint: {stderr}");
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let names: BTreeSet<String> = track_names(&v).into_values().collect();
+        assert!(names.contains("block_on"), "{names:?}");
+        assert!(names.iter().any(|n| n.starts_with("worker ")), "{names:?}");
+        assert!(slices(&v, "poll").any(|p| p["name"].as_str().unwrap().starts_with("task ")));
+        assert_eq!(v["otherData"]["kiwi_dropped_events"], 0);
+    });
 }
 
 /// Not a test on its own: the child process of the two tests below (which
@@ -497,7 +530,11 @@ fn child_builds_two_runtimes() {
 #[test]
 fn an_unwritable_path_is_reported_once_and_the_runtime_runs_untraced() {
     with_deadline(60, || {
-        let (_, stderr) = child("json:/nonexistent-kiwi-dir/trace.json");
+        let (stdout, stderr) = child(
+            "child_builds_two_runtimes",
+            "json:/nonexistent-kiwi-dir/trace.json",
+        );
+        assert!(stdout.contains("child ran untraced"), "{stdout}\n{stderr}");
         let message = "kiwi: cannot write the trace timeline to /nonexistent-kiwi-dir/trace.json";
         assert_eq!(stderr.matches(message).count(), 1, "{stderr}");
         assert!(stderr.contains("Running untraced"), "{stderr}");
@@ -507,7 +544,8 @@ fn an_unwritable_path_is_reported_once_and_the_runtime_runs_untraced() {
 #[test]
 fn an_unknown_kiwi_trace_value_lists_the_accepted_ones() {
     with_deadline(60, || {
-        let (_, stderr) = child("verbose");
+        let (stdout, stderr) = child("child_builds_two_runtimes", "verbose");
+        assert!(stdout.contains("child ran untraced"), "{stdout}\n{stderr}");
         assert_eq!(
             stderr
                 .matches("KIWI_TRACE=\"verbose\" is not understood")
