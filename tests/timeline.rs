@@ -273,6 +273,15 @@ fn every_flow_ends_in_a_poll_of_the_same_task() {
                 "{f} ends in {poll}"
             );
             assert!(ns(&s["ts"]) <= ns(&f["ts"]), "a wake comes before its poll");
+            // The start binds to a slice around it on its own track too.
+            let t = ns(&s["ts"]);
+            assert!(
+                events(v).iter().any(|x| x["ph"] == "X"
+                    && x["tid"] == s["tid"]
+                    && ns(&x["ts"]) <= t
+                    && t <= ns(&x["ts"]) + ns(&x["dur"])),
+                "flow start {s} is in no slice"
+            );
         }
     });
 }
@@ -340,9 +349,12 @@ fn a_tiny_ring_keeps_the_newest_events_and_counts_the_dropped() {
         kiwi::runtime::trace::finish().unwrap();
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let dropped = v["otherData"]["kiwi_dropped_events"].as_u64().unwrap();
+        // Events as recorded: not the slices the writer adds around a timer
+        // firing's instant or a bare wake's flow start.
         let kept = events(&v)
             .iter()
-            .filter(|e| matches!(e["ph"].as_str(), Some("X" | "i")) && e["name"] != "fire timers")
+            .filter(|e| matches!(e["ph"].as_str(), Some("X" | "i")))
+            .filter(|e| e["name"] != "fire timers" && e["cat"] != "waker")
             .count() as u64;
         assert_eq!(kept, 64, "the ring holds exactly its capacity");
         assert_eq!(v["otherData"]["kiwi_events"], 64);

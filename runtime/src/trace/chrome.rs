@@ -11,7 +11,8 @@
 //! - `"ph":"s"` and `"ph":"f"` are the two ends of a flow arrow with the same
 //!   `id`. Each end binds to the slice that encloses it on its track, so the
 //!   start sits where the waker ran (inside a poll, the reactor's dispatch, the
-//!   timer wheel's firing, a blocking job) and the end in the middle of the
+//!   timer wheel's firing, a blocking job; on a thread with none of these,
+//!   a 1 ns slice of its own, `cat` "waker") and the end in the middle of the
 //!   poll it caused (`"bp":"e"`: the enclosing slice).
 //!
 //! Which poll did a wake cause? The first poll of the same task after it. A
@@ -22,7 +23,7 @@
 //! The writer is a few `write!` calls: the runtime may not depend on serde,
 //! and its strings (track names, mark labels) are escaped by [`escape`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 
 use super::collector::Tracks;
@@ -74,14 +75,24 @@ fn worker(a: u32) -> String {
 }
 
 impl Timeline<'_> {
-    /// Pairs each wake or spawn with the next poll of its task: (source, poll).
-    fn flows(&self) -> HashMap<usize, usize> {
+    /// Pairs each wake or spawn with the next poll of its task: (source,
+    /// poll). Also says which sources no slice encloses on their track (a
+    /// plain thread's wake): those get a slice of their own, 1 ns long, for
+    /// the arrow to start from.
+    fn flows(&self) -> (HashMap<usize, usize>, HashSet<usize>) {
         let mut pending: HashMap<u64, usize> = HashMap::new();
         let mut flows = HashMap::new();
+        // Per track, the end of the latest slice begun so far (slices on a
+        // track nest or follow each other, and events are sorted by start).
+        let mut open_until: HashMap<u32, u64> = HashMap::new();
+        let mut bare = HashSet::new();
         for (i, e) in self.events.iter().enumerate() {
             match e.kind {
                 Kind::Wake | Kind::Spawn => {
                     pending.insert(e.task, i);
+                    if open_until.get(&e.track).is_none_or(|end| *end < e.ts) {
+                        bare.insert(i);
+                    }
                 }
                 Kind::Poll | Kind::Blocking => {
                     if let Some(src) = pending.remove(&e.task) {
@@ -90,8 +101,16 @@ impl Timeline<'_> {
                 }
                 _ => {}
             }
+            if matches!(
+                e.kind,
+                Kind::Poll | Kind::Root | Kind::Blocking | Kind::Dispatch | Kind::Timers
+            ) {
+                let end = open_until.entry(e.track).or_insert(0);
+                *end = (*end).max(e.ts + e.dur);
+            }
         }
-        flows
+        bare.retain(|i| flows.contains_key(i));
+        (flows, bare)
     }
 
     /// Writes the whole file.
@@ -127,7 +146,7 @@ impl Timeline<'_> {
                 escape(name)
             )?;
         }
-        let flows = self.flows();
+        let (flows, bare) = self.flows();
         for (i, e) in self.events.iter().enumerate() {
             self.write_event(w, e)?;
             if let Some(poll) = flows.get(&i) {
@@ -136,6 +155,16 @@ impl Timeline<'_> {
                 } else {
                     "wake"
                 };
+                if bare.contains(&i) {
+                    write!(
+                        w,
+                        ",\n{{\"ph\":\"X\",\"pid\":1,\"tid\":{},\"ts\":{},\"dur\":0.001,\"name\":\"{kind} task {}\",\"cat\":\"waker\",\"args\":{{\"task\":{}}}}}",
+                        e.track,
+                        Micros(e.ts),
+                        e.task,
+                        e.task
+                    )?;
+                }
                 write!(
                     w,
                     ",\n{{\"ph\":\"s\",\"pid\":1,\"tid\":{},\"ts\":{},\"id\":{i},\"name\":\"{kind}\",\"cat\":\"flow\",\"args\":{{\"task\":{}}}}}",
@@ -307,9 +336,11 @@ mod tests {
             dropped: 3,
             capacity: 10,
         };
-        let flows = t.flows();
+        let (flows, bare) = t.flows();
         assert_eq!(flows.len(), 1);
         assert_eq!(flows.get(&1), Some(&3));
+        // The wake on track 2 is in no slice there: it gets one of its own.
+        assert_eq!(bare.len(), 1);
         let mut out = Vec::new();
         t.write(&mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
@@ -318,5 +349,6 @@ mod tests {
         assert_eq!(text.matches("\"ph\":\"f\"").count(), 1);
         // The flow ends inside the poll: 30 + 5/2 ns.
         assert!(text.contains("\"ph\":\"f\",\"bp\":\"e\",\"pid\":1,\"tid\":1,\"ts\":0.032"));
+        assert!(text.contains("\"tid\":2,\"ts\":0.020,\"dur\":0.001,\"name\":\"wake task 7\""));
     }
 }
