@@ -2,15 +2,83 @@
 //!
 //! Run it with `cargo run --release --example tour`; add `KIWI_TRACE=1` to see
 //! the runtime's own log of epoll returns, wakes and timers.
+//!
+//! The tour also records its runtime's timeline (`Builder::trace_json`) and
+//! draws it with `kiwi-timeline`: `tour-timeline.svg` (the whole tour) and
+//! `tour-steal.svg` (step 1's spawn and steal), next to the tour's binary
+//! under `target/`. Open them in a browser or an image viewer; open the JSON
+//! in ui.perfetto.dev to zoom.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use kiwi::io::{AsyncReadExt, AsyncWriteExt};
 use kiwi::net::{AsyncTcpListener, AsyncTcpStream};
 use kiwi::time::{interval, sleep, timeout};
 
+/// Where the timeline goes: beside the tour's binary, under `target/`
+/// (`target/<profile>/examples/tour` -> `target/<profile>/`), never in the
+/// working tree.
+fn out_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.parent()
+        .and_then(|examples| examples.parent())
+        .map_or_else(std::env::temp_dir, PathBuf::from)
+}
+
+/// Draws the recorded timeline: the whole tour, step 1's spawn and steal,
+/// and the first microseconds of that step, up to just after the first steal.
+fn draw_timeline(json: &std::path::Path) -> Result<Vec<PathBuf>, String> {
+    let text = std::fs::read_to_string(json).map_err(|e| format!("{}: {e}", json.display()))?;
+    let t = kiwi_timeline::Timeline::parse(&text)?;
+    let (from, to) = t
+        .mark(STEAL_START)
+        .zip(t.mark(STEAL_END))
+        .ok_or("marks missing")?;
+    // A little room on both sides, so that the first and last events show.
+    let pad = (to - from) * 0.02;
+    let first_steal = t
+        .instants
+        .iter()
+        .filter(|i| i.cat == "steal" && i.ts >= from)
+        .map(|i| i.ts)
+        .reduce(f64::min)
+        .unwrap_or(from + 50.0);
+    let pictures = [
+        ("tour-timeline.svg", "kiwi tour: 2 workers, steps 1-7", None),
+        (
+            "tour-steal.svg",
+            "kiwi tour, step 1: one task spawns 8 that compute for 20 ms each",
+            Some((from - pad, to + pad)),
+        ),
+        (
+            "tour-steal-start.svg",
+            "kiwi tour, step 1, zoomed in: the spawns, the notify and the steal",
+            Some((from - 2.0, first_steal + (first_steal - from) * 0.3 + 2.0)),
+        ),
+    ];
+    let mut paths = Vec::new();
+    for (name, title, window) in pictures {
+        let cropped = window.map(|(a, b)| t.crop(a, b));
+        let svg = kiwi_timeline::render(cropped.as_ref().unwrap_or(&t), title, window);
+        let path = out_dir().join(name);
+        // Through a temporary file renamed over the old picture, so that a
+        // reader (a test running another tour) never sees half of one.
+        let tmp = path.with_extension(format!("svg.{}", std::process::id()));
+        std::fs::write(&tmp, svg)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        paths.push(path);
+    }
+    Ok(paths)
+}
+
+const STEAL_START: &str = "spawn 8 on a worker";
+const STEAL_END: &str = "all 8 done";
+
 fn main() -> std::io::Result<()> {
-    let rt = kiwi::Builder::new().workers(2).build()?;
+    let json = out_dir().join("tour-timeline.json");
+    let rt = kiwi::Builder::new().workers(2).trace_json(&json).build()?;
     rt.block_on(async {
         println!("kiwi tour: a runtime with 2 workers, each a thread parked in epoll_wait.\n");
 
@@ -33,6 +101,7 @@ fn main() -> std::io::Result<()> {
 
         println!("   A spawn on a worker stays on that worker, and an idle worker steals:");
         println!("   one task spawns 8 others that each compute for 20 ms.");
+        kiwi::runtime::trace::mark(STEAL_START);
         let threads = kiwi::spawn(async {
             let hs: Vec<_> = (0..8)
                 .map(|_| {
@@ -53,6 +122,7 @@ fn main() -> std::io::Result<()> {
         })
         .await
         .expect("task panicked");
+        kiwi::runtime::trace::mark(STEAL_END);
         for (thread, n) in &threads {
             println!("   {n} ran on {thread}");
         }
@@ -145,6 +215,20 @@ fn main() -> std::io::Result<()> {
         );
     }
     drop(rt);
+    // The runtime's shutdown wrote the file; stop recording, then draw it.
+    kiwi::runtime::trace::finish()?;
+    match draw_timeline(&json) {
+        Ok(paths) => {
+            println!(
+                "\nThe timeline of steps 1-7, one lane per worker (open the SVGs in a browser,"
+            );
+            println!("the JSON in ui.perfetto.dev):");
+            for p in paths.iter().chain([&json]) {
+                println!("   {}", p.display());
+            }
+        }
+        Err(e) => println!("\n(the timeline could not be drawn: {e})"),
+    }
 
     println!(
         "\n8. trace mode (KIWI_TRACE=1): the runtime narrates itself. One spawn and one sleep:"
@@ -156,7 +240,7 @@ fn main() -> std::io::Result<()> {
             .expect("task");
     });
     drop(traced);
-    kiwi::runtime::trace::set_enabled(std::env::var_os("KIWI_TRACE").is_some());
+    kiwi::runtime::trace::set_enabled(std::env::var_os("KIWI_TRACE").is_some_and(|v| v == "1"));
     println!();
     println!("\nDone. Read docs/ARCHITECTURE.md for how each step works inside.");
     Ok(())

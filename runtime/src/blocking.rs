@@ -17,10 +17,10 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::context;
 use crate::handle::Handle;
 use crate::task::raw::Header;
 use crate::task::{new_send, JoinHandle, Notified, Schedule};
+use crate::{context, trace};
 
 /// Most threads the pool runs at once; further jobs wait in its queue.
 pub const MAX_THREADS: usize = 512;
@@ -184,6 +184,7 @@ impl Pool {
                 .name(self.config.thread_name.clone())
                 .spawn(move || {
                     let hooks = pool.config.hooks.enter();
+                    trace::set_role(trace::Role::Blocking);
                     pool.run(hooks);
                 });
             // If no thread can be started, the job waits for a busy thread to
@@ -206,7 +207,11 @@ impl Pool {
         loop {
             if let Some(task) = state.queue.pop_front() {
                 drop(state);
+                let traced = trace::enabled().then(|| (trace::now(), task.header().id));
                 task.run();
+                if let Some((start, id)) = traced {
+                    trace::record_span(trace::Kind::Blocking, start, id.as_u64(), 0, 0);
+                }
                 state = self.lock();
                 continue;
             }
@@ -227,6 +232,9 @@ impl Pool {
         state.threads -= 1;
         state.stopping += 1;
         drop(state);
+        // Before `shutdown` may return: the thread-local would hand the
+        // events over only after this thread is gone.
+        trace::thread_exit();
         drop(hooks);
         self.lock().stopping -= 1;
         self.exited.notify_all();

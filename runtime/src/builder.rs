@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::io;
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,8 @@ pub struct Builder {
     thread_name: String,
     trace: bool,
     trace_sink: Option<Box<dyn io::Write + Send>>,
+    trace_json: Option<PathBuf>,
+    trace_json_capacity: Option<usize>,
     hooks: Hooks,
     max_blocking_threads: usize,
     thread_keep_alive: Duration,
@@ -42,6 +45,8 @@ impl Builder {
             thread_name: "kiwi-worker".into(),
             trace: false,
             trace_sink: None,
+            trace_json: None,
+            trace_json_capacity: None,
             hooks: Hooks::default(),
             max_blocking_threads: MAX_THREADS,
             thread_keep_alive: KEEP_ALIVE,
@@ -183,6 +188,54 @@ impl Builder {
         self
     }
 
+    /// Records the runtime's timeline (process-wide, like `KIWI_TRACE=json:PATH`)
+    /// and writes it to `path` as Chrome trace-event JSON: one track per
+    /// thread, a slice per task poll, instants for parks, wakes, steals,
+    /// eventfd writes, epoll returns and timer firings, and an arrow from
+    /// each wake to the poll it caused. Open it in Perfetto
+    /// (ui.perfetto.dev) or `chrome://tracing`, or draw it with
+    /// `cargo run -p kiwi-timeline -- PATH`.
+    ///
+    /// The file is rewritten every second while events arrive, and when the
+    /// runtime shuts down. If `path` cannot be written, `build` says so once
+    /// on stderr and the runtime runs untraced.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("kiwi-doc-{}.json", std::process::id()));
+    /// let rt = kiwi_runtime::Builder::new().workers(2).trace_json(&path).build()?;
+    /// rt.block_on(async { kiwi_runtime::spawn(async { 1 }).await.unwrap() });
+    /// drop(rt);
+    /// let json = std::fs::read_to_string(&path)?;
+    /// assert!(json.contains("\"name\":\"worker 1\""));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn trace_json(&mut self, path: impl Into<PathBuf>) -> &mut Builder {
+        self.trace_json = Some(path.into());
+        self
+    }
+
+    /// How many events the timeline keeps (default 262 144, a file of at most
+    /// about 60 MB): beyond it the oldest are dropped, and the file records
+    /// how many (`otherData.kiwi_dropped_events`). Takes effect with
+    /// [`trace_json`](Builder::trace_json).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("kiwi-doc-cap-{}.json", std::process::id()));
+    /// let rt = kiwi_runtime::Builder::new().trace_json(&path).trace_json_capacity(10).build()?;
+    /// drop(rt);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn trace_json_capacity(&mut self, events: usize) -> &mut Builder {
+        self.trace_json_capacity = Some(events);
+        self
+    }
+
     /// Starts the runtime's worker threads.
     ///
     /// # Errors
@@ -226,6 +279,10 @@ impl Builder {
             trace::enable(self.trace_sink.take());
         } else {
             trace::enable_from_env();
+        }
+        // After the environment's: the builder's path wins.
+        if let Some(path) = self.trace_json.take() {
+            trace::start_json(path, self.trace_json_capacity);
         }
     }
 }

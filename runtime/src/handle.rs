@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::blocking::{Pool, PoolConfig};
-use crate::context;
 use crate::metrics::{bump, IoMetrics, RuntimeMetrics};
 use crate::task::registry::Shards;
 use crate::task::ring::Inject;
 use crate::task::{new_send, JoinHandle};
 use crate::worker::idle::Idle;
 use crate::worker::{start, SendTask, WorkerShared};
+use crate::{context, trace};
 
 /// A cloneable reference to a runtime, usable from any thread.
 ///
@@ -136,6 +136,9 @@ impl Handle {
                 None => self.next_worker(),
             };
             let (registered, task, join) = new_send(future, self.clone(), owner);
+            if trace::enabled() {
+                trace::record(trace::Kind::Spawn, task.header().id.as_u64(), 0, 0);
+            }
             if inner.closed.load(Ordering::Acquire) {
                 drop(registered);
                 task.shutdown();

@@ -215,6 +215,10 @@ impl Runtime {
         } else {
             deadline
         });
+        // The workers have exited, and handed their trace events over: write
+        // the timeline file (if one is recorded) with this whole run in it.
+        // Best effort: a full disk must not turn a shutdown into an error.
+        let _ = crate::trace::flush();
     }
 }
 

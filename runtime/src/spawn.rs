@@ -47,6 +47,8 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
             self.0.inner.closed.store(true, Ordering::Release);
             let deadline = Instant::now() + Duration::from_secs(1);
             self.0.inner.blocking.shutdown(deadline);
+            // The timeline, if one is recorded, now holds this run: write it.
+            let _ = trace::flush();
         }
     }
     let _close = Close(&handle);
@@ -123,6 +125,9 @@ where
         };
         bump(&w.shared.metrics.spawned, 1);
         let (registered, task, join) = new_local(future, w.shared.clone(), w.shared.index);
+        if trace::enabled() {
+            trace::record(trace::Kind::Spawn, task.header().id.as_u64(), 0, 0);
+        }
         w.registry.borrow_mut().insert(registered);
         w.push_local(task);
         join

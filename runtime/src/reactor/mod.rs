@@ -141,8 +141,15 @@ impl Reactor {
     ) -> io::Result<usize> {
         let n = self.epoll.wait(&mut buf.events, timeout)?;
         if n > 0 {
-            trace::emit(|| format!("{}: epoll returned {n} event(s)", trace::worker(worker)));
+            let traced = trace::enabled().then(|| {
+                trace::record(trace::Kind::Epoll, 0, trace::index(n), 0);
+                trace::emit(|| format!("{}: epoll returned {n} event(s)", trace::worker(worker)));
+                trace::now()
+            });
             self.dispatch(&buf.events[..n], &mut buf.ready, worker);
+            if let Some(start) = traced {
+                trace::record_span(trace::Kind::Dispatch, start, 0, 0, 0);
+            }
             self.metrics
                 .epoll_events
                 .fetch_add(n as u64, Ordering::Relaxed);
@@ -171,6 +178,9 @@ impl Reactor {
             let io = src.scheduled_io();
             io.set_readiness(events, |w| {
                 if trace::enabled() {
+                    let fd = src.fd().as_raw_fd();
+                    let task = crate::task::waker_task_id(w).map_or(0, |t| t.as_u64());
+                    trace::record(trace::Kind::Ready, task, fd as u32, events);
                     let who = crate::task::waker_task_id(w)
                         .map_or("a foreign waker".to_string(), |t| format!("task {t}"));
                     trace::emit(|| {

@@ -50,6 +50,7 @@
 
 mod handshake;
 pub(crate) mod idle;
+mod paused;
 mod queue;
 mod schedule;
 mod shared;
@@ -122,6 +123,8 @@ pub(crate) struct Worker {
     spare: RefCell<(Vec<SendTask>, Vec<LocalTask>)>,
     /// Picks so far: the fairness interval and the queue alternation read it.
     tick: Cell<u32>,
+    /// Set (while tracing) when the job about to run came from `next`.
+    trace_lifo: Cell<bool>,
     until_maintenance: Cell<u32>,
     /// True while this worker counts as searching in the runtime's `Idle`.
     searching: Cell<bool>,
@@ -175,6 +178,7 @@ impl Worker {
             events: RefCell::new(Events::with_capacity(EVENTS)),
             spare: RefCell::new((Vec::new(), Vec::new())),
             tick: Cell::new(0),
+            trace_lifo: Cell::new(false),
             until_maintenance: Cell::new(event_interval),
             searching: Cell::new(false),
             awake_since: Cell::new(Instant::now()),
@@ -271,7 +275,12 @@ impl Worker {
             if let Some(fut) = root.as_mut() {
                 if root_waker.woken.swap(false, Ordering::AcqRel) {
                     let mut cx = Context::from_waker(&waker);
-                    if let Poll::Ready(out) = coop::with_budget(|| fut.as_mut().poll(&mut cx)) {
+                    let traced = trace::enabled().then(trace::now);
+                    let poll = coop::with_budget(|| fut.as_mut().poll(&mut cx));
+                    if let Some(start) = traced {
+                        trace::record_span(trace::Kind::Root, start, 0, 0, 0);
+                    }
+                    if let Poll::Ready(out) = poll {
                         return Some(out);
                     }
                 }
@@ -309,6 +318,9 @@ impl Worker {
             let streak = self.next_streak.get();
             if streak < MAX_NEXT_STREAK {
                 self.next_streak.set(streak + 1);
+                if trace::enabled() {
+                    self.trace_lifo.set(true);
+                }
                 return Some(Job::Send(task));
             }
             self.ring
@@ -352,14 +364,19 @@ impl Worker {
             // Stolen, or taken from the shared queue: its wakes come here now.
             header.set_owner(self.shared.index);
         }
-        if trace::enabled() {
-            let id = header.id;
+        let id = header.id;
+        let traced = trace::enabled().then(|| {
             trace::emit(|| format!("{}: polling task {id}", trace::worker(self.shared.index)));
-        }
+            trace::now()
+        });
         coop::with_budget(|| match job {
             Job::Send(t) => t.run(),
             Job::Local(t) => t.run(),
         });
+        if let Some(start) = traced {
+            let lifo = self.trace_lifo.replace(false);
+            trace::record_span(trace::Kind::Poll, start, id.as_u64(), lifo.into(), 0);
+        }
         // Remote wakes are picked up after every poll: checking costs one relaxed
         // load of the handshake word while nothing arrived, and it keeps the
         // latency of a cross-thread wake to one task poll on a busy worker. The
@@ -440,17 +457,22 @@ impl Worker {
     }
 
     fn fire_timers(&self) {
+        let traced = trace::enabled().then(trace::now);
         let turn = self.timers.process();
         if turn.fired > 0 || turn.cascaded > 0 {
             bump(&self.shared.metrics.timers_fired, turn.fired as u64);
-            trace::emit(|| {
-                format!(
-                    "{}: {} timer(s) fired, {} cascaded",
-                    trace::worker(self.shared.index),
-                    turn.fired,
-                    turn.cascaded
-                )
-            });
+            if let Some(start) = traced {
+                let (fired, cascaded) = (trace::index(turn.fired), trace::index(turn.cascaded));
+                trace::record_span(trace::Kind::Timers, start, 0, fired, cascaded);
+                trace::emit(|| {
+                    format!(
+                        "{}: {} timer(s) fired, {} cascaded",
+                        trace::worker(self.shared.index),
+                        turn.fired,
+                        turn.cascaded
+                    )
+                });
+            }
         }
     }
 
@@ -508,8 +530,13 @@ impl Worker {
             bump(&self.shared.metrics.parks, 1);
             let busy = now.saturating_duration_since(self.awake_since.get());
             bump(&self.shared.metrics.busy_ns, saturating_nanos(busy));
-            trace::emit(|| format!("{}: parked", trace::worker(self.shared.index)));
+            trace::point(trace::Kind::Park, 0, 0, 0, || {
+                format!("{}: parked", trace::worker(self.shared.index))
+            });
             self.turn_reactor(timeout);
+            if trace::enabled() {
+                trace::record(trace::Kind::Unpark, 0, 0, 0);
+            }
             self.awake_since.set(Instant::now());
             // The reactor, the timers and the remote queue were all just looked
             // at: the fairness tick need not do it again for another full
@@ -529,42 +556,6 @@ impl Worker {
             // A sibling with surplus work claimed us: we are searching.
             self.searching.set(true);
         }
-    }
-}
-
-impl Worker {
-    /// Paused time, on a lone worker: instead of sleeping until the next
-    /// timer, move the clock to it, once nothing is runnable, nothing is
-    /// ready in the reactor (a socket's answer already there wins against a
-    /// timer), and no blocking-pool job is in flight (tokio#4614: a
-    /// `timeout` around file I/O must not elapse at once). True if the
-    /// caller must look around again instead of parking.
-    fn auto_advance(&self, root_woken: &AtomicBool) -> bool {
-        self.turn_reactor(Some(std::time::Duration::ZERO));
-        if self.drain_remote()
-            || !self.local.borrow().is_empty()
-            || !self.ring.borrow().is_empty()
-            || self.has_next()
-            || root_woken.load(Ordering::Acquire)
-        {
-            return true;
-        }
-        if self.handle.inner.blocking.busy() > 0 {
-            return false;
-        }
-        let Some(deadline) = self.timers.next_deadline() else {
-            return false; // nothing to wait for but I/O and wakes
-        };
-        let skip = deadline.saturating_duration_since(self.timers.clock().now());
-        let turn = self.timers.advance(skip);
-        bump(&self.shared.metrics.timers_fired, turn.fired as u64);
-        true
-    }
-
-    /// Pauses this worker's clock; false if it cannot pause (not a lone
-    /// worker).
-    pub(crate) fn pause_clock(&self) -> bool {
-        self.timers.pause()
     }
 }
 

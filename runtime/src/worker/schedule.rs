@@ -18,14 +18,15 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use super::{LocalTask, SendTask, WorkerShared};
-use crate::context;
 use crate::handle::Handle;
 use crate::metrics::bump;
 use crate::task::raw::Header;
 use crate::task::{LocalSchedule, Schedule};
+use crate::{context, trace};
 
 impl Schedule for Handle {
     fn schedule(&self, task: SendTask) {
+        trace_wake(task.header());
         let owner = task.header().owner();
         let task = context::with_worker(|w| match w {
             Some(w) if w.shared.index == owner && w.shared.runtime_id == self.inner.id => {
@@ -46,6 +47,7 @@ impl Schedule for Handle {
     fn yield_now(&self, task: SendTask) {
         // The poller calls this on its own thread, which is a worker of this
         // runtime (only they poll its tasks).
+        trace_wake(task.header());
         let task = context::with_worker(|w| match w {
             Some(w) if w.shared.runtime_id == self.inner.id => {
                 w.push_back(task);
@@ -85,6 +87,7 @@ impl Schedule for Handle {
 
 impl Schedule for Arc<WorkerShared> {
     fn schedule(&self, task: LocalTask) {
+        trace_wake(task.header());
         let task = context::with_worker(|w| match w {
             Some(w) if Arc::ptr_eq(&w.shared, self) => {
                 w.push_local(task);
@@ -115,6 +118,15 @@ impl Schedule for Arc<WorkerShared> {
             }
             _ => false,
         })
+    }
+}
+
+/// A wake on the timeline: recorded before the task is queued, so that its
+/// time comes before the poll it causes on any thread.
+#[inline]
+fn trace_wake(header: &Header) {
+    if trace::enabled() {
+        trace::record(trace::Kind::Wake, header.id.as_u64(), 0, 0);
     }
 }
 

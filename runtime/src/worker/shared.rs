@@ -10,7 +10,10 @@ use super::{LocalTask, SendTask};
 use crate::metrics::WorkerMetrics;
 use crate::sys::eventfd::EventFd;
 use crate::task::ring::{self, Local, Stealer};
-use crate::trace;
+use crate::trace::{
+    self,
+    Kind::{EventfdSkip, EventfdWrite},
+};
 
 /// A worker as seen from anywhere: what `spawn` and wakers on other threads use.
 pub(crate) struct WorkerShared {
@@ -103,7 +106,7 @@ impl WorkerShared {
     pub(crate) fn unpark(&self) {
         if self.handshake.notify() {
             self.metrics.eventfd_writes.fetch_add(1, Ordering::Relaxed);
-            trace::emit(|| {
+            trace::point(EventfdWrite, 0, trace::index(self.index), 0, || {
                 format!(
                     "eventfd written to wake parked {}",
                     trace::worker(self.index)
@@ -120,7 +123,7 @@ impl WorkerShared {
                 let _ = doorbell.notify();
             }
         } else {
-            trace::emit(|| {
+            trace::point(EventfdSkip, 0, trace::index(self.index), 0, || {
                 format!(
                     "eventfd write skipped: {} is awake",
                     trace::worker(self.index)

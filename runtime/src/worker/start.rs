@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use super::{Worker, WorkerShared};
 use crate::blocking::{Hooks, PoolConfig};
-use crate::context;
 use crate::handle::Handle;
 use crate::reactor::Reactor;
 use crate::runtime::Runtime;
+use crate::{context, trace};
 
 /// What `Builder::build` decided.
 pub(crate) struct Config {
@@ -65,6 +65,7 @@ pub(crate) fn pool(config: Config) -> io::Result<Runtime> {
         let spawned = std::thread::Builder::new().name(name).spawn(move || {
             // Dropped last: on_thread_stop runs after the worker shut down.
             let _hooks = hooks.enter();
+            trace::set_role(trace::Role::Worker(shared.index));
             let worker = Rc::new(Worker::new(shared, ring, h, reactor));
             let _context = context::enter_worker(&worker);
             // Shut down even if the loop unwinds (a foreign waker that panics
@@ -129,6 +130,7 @@ pub(crate) fn block_on<F: Future>(
         .expect("kiwi: block_on could not create its epoll instance");
     let worker = Rc::new(Worker::new(shared, ring, handle.clone(), Arc::new(reactor)));
     let _context = context::enter_worker(&worker);
+    trace::set_role(trace::Role::BlockOn);
     let future = pin!(future);
     // Local tasks still on this thread are dropped before returning, and also
     // when the root future panics: otherwise a `spawn_local` task whose waker

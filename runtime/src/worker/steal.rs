@@ -15,7 +15,7 @@ impl Worker {
         let inner = &self.handle.inner;
         if let Some(i) = inner.idle.notify_one() {
             bump(&self.shared.metrics.notifies, 1);
-            trace::emit(|| {
+            trace::point(trace::Kind::Notify, 0, trace::index(i), 0, || {
                 format!(
                     "{}: woke parked {} to share work",
                     trace::worker(self.shared.index),
@@ -73,7 +73,8 @@ impl Worker {
                 drop(queue);
                 bump(&self.shared.metrics.steals, 1);
                 bump(&self.shared.metrics.stolen_tasks, got as u64);
-                trace::emit(|| {
+                let (from, n) = (trace::index(victim.index), trace::index(got));
+                trace::point(trace::Kind::Steal, 0, from, n, || {
                     format!(
                         "{}: stole {got} task(s) from {}",
                         trace::worker(self.shared.index),
