@@ -404,6 +404,32 @@ fn the_tours_timeline_renders_to_a_png_with_busy_worker_lanes() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // Step 8 narrates one spawn and one sleep in text trace mode
+        // (issue 15, item 6): the task is polled, its worker parks, the timer
+        // fires, the same task is polled again and completes, and the
+        // `block_on` thread waiting for it is woken through its eventfd.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let narrative = [
+            "worker 0: polling task ",
+            "worker 0: parked",
+            "worker 0: 1 timer(s) fired",
+            "worker 0: polling task ",
+            "eventfd written to wake parked block_on",
+        ];
+        let mut rest = stderr.as_ref();
+        for line in narrative {
+            let at = rest.find(line).unwrap_or_else(|| {
+                panic!("trace line {line:?} missing or out of order:\n{stderr}")
+            });
+            rest = &rest[at + line.len()..];
+        }
+        let polled: Vec<&str> = stderr
+            .lines()
+            .filter_map(|l| l.split("worker 0: polling task ").nth(1))
+            .collect();
+        assert_eq!(polled.len(), 2, "one task, polled twice:\n{stderr}");
+        assert_eq!(polled[0], polled[1], "the same task both times");
+
         let stdout = String::from_utf8(out.stdout).unwrap();
         let path = stdout
             .lines()
