@@ -11,7 +11,7 @@ use crate::task::registry::Shards;
 use crate::task::ring::Inject;
 use crate::task::{new_send, JoinHandle};
 use crate::worker::idle::Idle;
-use crate::worker::{start, SendTask, WorkerShared};
+use crate::worker::{start, SendTask, WorkerRemote};
 use crate::{context, trace};
 
 /// A cloneable reference to a runtime, usable from any thread.
@@ -33,7 +33,7 @@ pub struct Handle {
 
 pub(crate) struct Inner {
     pub(crate) id: u64,
-    pub(crate) workers: Vec<Arc<WorkerShared>>,
+    pub(crate) workers: Vec<Arc<WorkerRemote>>,
     /// Round-robin position for spawns from outside the pool.
     cursor: AtomicUsize,
     pub(crate) closed: AtomicBool,
@@ -52,7 +52,7 @@ pub(crate) struct Inner {
 impl Handle {
     pub(crate) fn from_parts(
         id: u64,
-        workers: Vec<Arc<WorkerShared>>,
+        workers: Vec<Arc<WorkerRemote>>,
         blocking: PoolConfig,
         event_interval: u32,
     ) -> Handle {

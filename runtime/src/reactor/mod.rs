@@ -76,7 +76,7 @@ impl Events {
 impl Reactor {
     /// The reactor of `worker`, with its doorbell registered.
     pub(crate) fn for_worker(
-        worker: &crate::worker::WorkerShared,
+        worker: &crate::worker::WorkerRemote,
         is_block_on: bool,
     ) -> io::Result<Reactor> {
         worker.with_doorbell(|doorbell| {

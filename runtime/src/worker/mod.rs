@@ -11,7 +11,7 @@
 //! - a **local queue** of this worker's `spawn_local` tasks, which nobody else
 //!   may run, so nobody else can see it.
 //!
-//! Other threads reach it through `WorkerShared` (`shared.rs`): a remote queue
+//! Other threads reach it through `WorkerRemote` (`shared.rs`): a remote queue
 //! for wakes and outside spawns, and the eventfd doorbell.
 //!
 //! # The loop
@@ -52,15 +52,15 @@ mod handshake;
 pub(crate) mod idle;
 mod paused;
 mod queue;
+mod remote;
 mod schedule;
-mod shared;
 mod shutdown;
 pub(crate) mod start;
 mod steal;
 
 use queue::RunQueue;
 
-pub(crate) use shared::WorkerShared;
+pub(crate) use remote::WorkerRemote;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -86,7 +86,7 @@ use crate::{context, coop, trace};
 /// worker's remote queue.
 pub(crate) type SendTask = Notified<Handle>;
 /// A local task's queue entry: only its own worker's queues.
-pub(crate) type LocalTask = Notified<Arc<WorkerShared>>;
+pub(crate) type LocalTask = Notified<Arc<WorkerRemote>>;
 
 /// Task polls between two looks at the remote queue, the reactor, the timers
 /// and (first) the shared queue, by default (`Builder::event_interval`).
@@ -106,7 +106,7 @@ enum Job {
 
 /// The thread-owned half of a worker.
 pub(crate) struct Worker {
-    pub(crate) shared: Arc<WorkerShared>,
+    pub(crate) shared: Arc<WorkerRemote>,
     pub(crate) handle: Handle,
     pub(crate) reactor: Arc<Reactor>,
     timers: Driver,
@@ -142,7 +142,7 @@ pub(crate) struct Worker {
 
 impl Worker {
     pub(crate) fn new(
-        shared: Arc<WorkerShared>,
+        shared: Arc<WorkerRemote>,
         ring: Local<SendTask>,
         handle: Handle,
         reactor: Arc<Reactor>,
@@ -562,7 +562,7 @@ impl Worker {
 /// The waker of a `block_on` root future: a flag plus a nudge to the worker.
 struct RootWaker {
     woken: AtomicBool,
-    shared: Arc<WorkerShared>,
+    shared: Arc<WorkerRemote>,
 }
 
 impl Wake for RootWaker {

@@ -5,7 +5,7 @@
 //!   puts it in that worker's next-to-run slot: no lock, no syscall. A wake
 //!   from anywhere else goes to the owner's remote queue, which rings the
 //!   owner's doorbell only if it is parked.
-//! - A local task's scheduler is its worker (`Arc<WorkerShared>`): the local
+//! - A local task's scheduler is its worker (`Arc<WorkerRemote>`): the local
 //!   queue when woken on that thread, the remote queue's local list otherwise.
 //!   Its entries never go anywhere else, which is what `LocalSchedule`
 //!   promises.
@@ -17,7 +17,7 @@
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use super::{LocalTask, SendTask, WorkerShared};
+use super::{LocalTask, SendTask, WorkerRemote};
 use crate::handle::Handle;
 use crate::metrics::bump;
 use crate::task::raw::Header;
@@ -85,7 +85,7 @@ impl Schedule for Handle {
     }
 }
 
-impl Schedule for Arc<WorkerShared> {
+impl Schedule for Arc<WorkerRemote> {
     fn schedule(&self, task: LocalTask) {
         trace_wake(task.header());
         let task = context::with_worker(|w| match w {
@@ -135,4 +135,4 @@ fn trace_wake(header: &Header) {
 // queue's local list, which only that worker drains; the worker's shutdown
 // (`Worker::shutdown`, run on its thread even on unwind) drops every future in
 // its registry and every entry in those queues.
-unsafe impl LocalSchedule for Arc<WorkerShared> {}
+unsafe impl LocalSchedule for Arc<WorkerRemote> {}

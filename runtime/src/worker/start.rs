@@ -9,7 +9,7 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::{Worker, WorkerShared};
+use super::{Worker, WorkerRemote};
 use crate::blocking::{Hooks, PoolConfig};
 use crate::handle::Handle;
 use crate::reactor::Reactor;
@@ -31,7 +31,7 @@ pub(crate) fn pool(config: Config) -> io::Result<Runtime> {
     let mut shared = Vec::with_capacity(config.workers);
     let mut rings = Vec::with_capacity(config.workers);
     for i in 0..config.workers {
-        let (s, ring) = WorkerShared::new(i, config.runtime_id)?;
+        let (s, ring) = WorkerRemote::new(i, config.runtime_id)?;
         shared.push(Arc::new(s));
         rings.push(ring);
     }
@@ -87,8 +87,8 @@ pub(crate) fn pool(config: Config) -> io::Result<Runtime> {
 
 /// A one-worker runtime whose only worker will be the calling thread
 /// (`kiwi::block_on`), and that worker's shared half and ring.
-pub(crate) fn current_thread(runtime_id: u64) -> io::Result<(Handle, Arc<WorkerShared>, Ring)> {
-    let (shared, ring) = WorkerShared::new(0, runtime_id)?;
+pub(crate) fn current_thread(runtime_id: u64) -> io::Result<(Handle, Arc<WorkerRemote>, Ring)> {
+    let (shared, ring) = WorkerRemote::new(0, runtime_id)?;
     let shared = Arc::new(shared);
     let handle = Handle::from_parts(
         runtime_id,
@@ -109,7 +109,7 @@ pub(crate) type Ring = crate::task::ring::Local<super::SendTask>;
 pub(crate) fn block_on<F: Future>(
     handle: &Handle,
     future: F,
-    own: Option<(Arc<WorkerShared>, Ring)>,
+    own: Option<(Arc<WorkerRemote>, Ring)>,
 ) -> F::Output {
     if context::with_worker(|w| w.is_some()) {
         panic!(
@@ -121,7 +121,7 @@ pub(crate) fn block_on<F: Future>(
     let (shared, ring) = match own {
         Some(own) => own,
         None => {
-            let (s, ring) = WorkerShared::new(usize::MAX, handle.inner.id)
+            let (s, ring) = WorkerRemote::new(usize::MAX, handle.inner.id)
                 .expect("kiwi: block_on could not create its eventfd");
             (Arc::new(s), ring)
         }

@@ -16,14 +16,14 @@ use crate::trace::{
 };
 
 /// A worker as seen from anywhere: what `spawn` and wakers on other threads use.
-pub(crate) struct WorkerShared {
+pub(crate) struct WorkerRemote {
     /// Position in the runtime's rotation (`usize::MAX` for a `block_on` thread).
     pub(crate) index: usize,
     pub(crate) runtime_id: u64,
     remote: Mutex<Remote>,
     pub(crate) handshake: Handshake,
     /// The eventfd that wakes the worker from `epoll_wait`. Closed when the
-    /// worker exits: tasks (and their wakers and handles) keep `WorkerShared`
+    /// worker exits: tasks (and their wakers and handles) keep `WorkerRemote`
     /// alive long after, and must not keep a descriptor open with it. Locked only
     /// to ring it, which only happens when the worker is parked.
     doorbell: Mutex<Option<EventFd>>,
@@ -43,17 +43,17 @@ pub(crate) struct Remote {
     pub(crate) closed: bool,
 }
 
-impl WorkerShared {
+impl WorkerRemote {
     /// A worker's shared half, and the owner's end of its run queue (which
     /// the worker thread takes).
     pub(crate) fn new(
         index: usize,
         runtime_id: u64,
-    ) -> std::io::Result<(WorkerShared, Local<SendTask>)> {
+    ) -> std::io::Result<(WorkerRemote, Local<SendTask>)> {
         let (local, stealer) = ring::ring();
         let metrics = Arc::new(WorkerMetrics::default());
         let _ = metrics.ring.set(stealer.clone());
-        let shared = WorkerShared {
+        let shared = WorkerRemote {
             index,
             runtime_id,
             remote: Mutex::new(Remote::default()),
@@ -158,9 +158,9 @@ impl WorkerShared {
     }
 }
 
-impl std::fmt::Debug for WorkerShared {
+impl std::fmt::Debug for WorkerRemote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WorkerShared")
+        f.debug_struct("WorkerRemote")
             .field("index", &self.index)
             .field("runtime_id", &self.runtime_id)
             .finish_non_exhaustive()
@@ -169,7 +169,7 @@ impl std::fmt::Debug for WorkerShared {
 
 /// The timer driver's unpark waker and `block_on`'s root waker use this: a wake
 /// that only needs the worker to look around.
-impl Wake for WorkerShared {
+impl Wake for WorkerRemote {
     fn wake(self: Arc<Self>) {
         self.unpark();
     }
