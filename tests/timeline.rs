@@ -585,3 +585,46 @@ fn an_unknown_kiwi_trace_value_lists_the_accepted_ones() {
         );
     });
 }
+
+/// Regression (seen in the first timelines): a worker waking from
+/// `epoll_wait` drained its remote queue while still on the idle list, so
+/// the notify for its surplus could pick the worker itself, and a sibling
+/// that really slept stayed asleep. Bursts of spawns from a plain thread
+/// wake parked workers with surplus work; no notify may name its own track.
+#[test]
+fn a_waking_worker_never_notifies_itself() {
+    let _guard = lock();
+    with_deadline(60, || {
+        let path = temp_path("self-notify.json");
+        let rt = kiwi::Builder::new()
+            .workers(2)
+            .trace_json(&path)
+            .build()
+            .unwrap();
+        let handle = rt.handle().clone();
+        std::thread::spawn(move || {
+            for _ in 0..50 {
+                let hs: Vec<_> = (0..8)
+                    .map(|_| handle.spawn(async { spin(Duration::from_micros(50)) }))
+                    .collect();
+                for h in hs {
+                    kiwi::block_on(h).unwrap();
+                }
+                std::thread::sleep(Duration::from_millis(2)); // both park again
+            }
+        })
+        .join()
+        .unwrap();
+        drop(rt);
+        kiwi::runtime::trace::finish().unwrap();
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let names = track_names(&v);
+        let notifies: Vec<&Value> = instants(&v, "notify").collect();
+        assert!(!notifies.is_empty(), "the bursts woke no parked worker");
+        for n in notifies {
+            let track = &names[&n["tid"].as_u64().unwrap()];
+            let target = format!("worker {}", n["args"]["worker"]);
+            assert_ne!(track, &target, "a worker notified itself: {n}");
+        }
+    });
+}

@@ -543,6 +543,10 @@ impl Worker {
             // interval (this saves an `epoll_wait(0)` per interval on a server
             // whose queue empties between batches of events).
             self.until_maintenance.set(self.event_interval);
+            // Off the idle list before queuing anything: draining the remote
+            // queue or firing timers may leave surplus work, whose notify
+            // must find a sibling that really sleeps, not this worker.
+            self.leave_idle(shares);
             if self.shared.handshake.unpark() {
                 self.take_remote();
             }
@@ -550,10 +554,15 @@ impl Worker {
         } else {
             // Work (or a stop, or a root wake) arrived first; `try_park`
             // consumed the notification, so drain now.
+            self.leave_idle(shares);
             self.take_remote();
         }
+    }
+
+    /// Takes this worker off the idle list; if a sibling with surplus work
+    /// had claimed it meanwhile, it is searching.
+    fn leave_idle(&self, shares: bool) {
         if shares && self.handle.inner.idle.unpark(self.shared.index) {
-            // A sibling with surplus work claimed us: we are searching.
             self.searching.set(true);
         }
     }
