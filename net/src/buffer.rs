@@ -299,7 +299,21 @@ impl Buffer {
         &mut self,
         read: impl FnOnce(&mut [IoSliceMut<'_>]) -> io::Result<usize>,
     ) -> io::Result<(usize, bool)> {
-        THREAD_SPILL.with_borrow_mut(|spill| self.read_with_spill(spill, read))
+        // The thread's spill, unless it is in use already (a `read` closure
+        // that fills another buffer) or gone (a read from a thread-local
+        // destructor): then a fresh one, zeroed as before, rather than a panic.
+        let mut read = Some(read);
+        let shared = THREAD_SPILL.try_with(|cell| {
+            cell.try_borrow_mut().ok().map(|mut spill| {
+                let read = read.take().expect("read is taken once");
+                self.read_with_spill(&mut spill, read)
+            })
+        });
+        match (shared, read) {
+            (Ok(Some(done)), _) => done,
+            (_, Some(read)) => self.read_with_spill(&mut vec![0u8; SPILL], read),
+            (_, None) => unreachable!("read was used, so its result came back"),
+        }
     }
 
     /// [`Buffer::read_with`] with a caller-provided spill (tests use small ones).
@@ -344,6 +358,27 @@ impl Buffer {
 mod tests {
     use super::*;
     use std::io::{self, Read};
+
+    /// A `read` closure that fills another buffer on the same thread (the
+    /// spill is in use) gets a spill of its own instead of a panic.
+    #[test]
+    fn nested_read_with_gets_its_own_spill() {
+        let mut outer = Buffer::new();
+        let mut inner = Buffer::new();
+        let (n, _) = outer
+            .read_with(|bufs| {
+                let mut src: &[u8] = b"inner";
+                inner.read_with(|b| src.read_vectored(b)).unwrap();
+                let mut src: &[u8] = b"outer";
+                src.read_vectored(bufs)
+            })
+            .unwrap();
+        assert_eq!(n, 5);
+        assert_eq!(
+            (outer.readable(), inner.readable()),
+            (&b"outer"[..], &b"inner"[..])
+        );
+    }
 
     /// Regression: every `read_with` zeroed a fresh 64 KiB spill array, a
     /// memset that was 95 % of the echo example's instructions per request.
