@@ -281,7 +281,7 @@ impl Buffer {
     }
 
     /// Fills the buffer with one call of `read`, which gets the free space (at
-    /// least [`INITIAL`] bytes, after compaction or growth) and this thread's
+    /// least `INITIAL` (8 KiB) bytes, after compaction or growth) and this thread's
     /// 64 KiB spill array, as `readv` wants them. Returns what `read` returned and
     /// whether the read was *short* (filled less than both slices together).
     ///

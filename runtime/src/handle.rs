@@ -74,7 +74,7 @@ impl Handle {
     }
 
     /// The runtime this thread runs in (a worker, a `block_on`, a blocking-pool
-    /// thread, or under [`Runtime::enter`]).
+    /// thread, or under [`Runtime::enter`](crate::Runtime::enter)).
     ///
     /// # Panics
     ///
@@ -197,11 +197,11 @@ impl Handle {
         self.inner.blocking.spawn(self, f)
     }
 
-    /// Runs `future` on the calling thread; see [`Runtime::block_on`].
+    /// Runs `future` on the calling thread; see [`Runtime::block_on`](crate::Runtime::block_on).
     ///
     /// # Panics
     ///
-    /// As [`Runtime::block_on`].
+    /// As [`Runtime::block_on`](crate::Runtime::block_on).
     ///
     /// # Examples
     ///

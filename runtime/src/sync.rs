@@ -16,7 +16,7 @@
 //!   flag; `cancel` sets the flag before it takes the lock. Whichever comes
 //!   second sees the other.
 //!
-//! The waiters live in kiwi's [`Slab`], so a future's place is a token, and
+//! The waiters live in kiwi's slab (`slab.rs`), so a future's place is a token, and
 //! dropping the future frees it.
 //!
 //! A shortcut admitted: tokio-util's token also has child tokens (cancelled

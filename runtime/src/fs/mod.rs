@@ -2,7 +2,7 @@
 //! `std::fs` on the blocking pool, as tokio's `fs` does.
 //!
 //! epoll cannot help here: a regular file always reports "ready", and a read
-//! may still wait for the disk. So [`read`], [`write`] and the rest are
+//! may still wait for the disk. So [`read`], [`write`](fn@write) and the rest are
 //! `spawn_blocking` around their `std::fs` namesakes, and [`File`] hands its
 //! `std::fs::File` to the pool for each batch of work (see
 //! `io/blocking.rs`: small writes are gathered into one job).

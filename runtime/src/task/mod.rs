@@ -8,9 +8,9 @@
 //!   that polled it last (`owner`), which is where its wakes go.
 //! - A local task (`spawn_local`, maybe `!Send`) belongs to one worker thread
 //!   for its whole life. Its scheduler is that worker, which implements
-//!   [`LocalSchedule`]: the promise that its entries never leave the thread.
+//!   `LocalSchedule`: the promise that its entries never leave the thread.
 //!
-//! The two are different types ([`Notified<S>`] is typed by its scheduler), so
+//! The two are different types (`Notified<S>` is typed by its scheduler), so
 //! a queue that other workers read, typed `Notified<Handle>`, cannot hold a
 //! local task: the compiler refuses it.
 //!
@@ -18,7 +18,7 @@
 //!
 //! `spawn(future)` allocates one block holding a header, the scheduler and the
 //! future (see `raw.rs` for the layout). The block starts with two references,
-//! the [`JoinHandle`]'s and a run-queue entry's ([`Notified`]), and with
+//! the [`JoinHandle`]'s and a run-queue entry's (`Notified`), and with
 //! `NOTIFIED` set: it is already queued. Before the entry is queued, the spawner
 //! puts a third reference in a *registry* (`registry.rs`): the runtime's sharded
 //! one for a `Send` task, the worker's own for a local one. The registry keeps
@@ -26,7 +26,7 @@
 //! nothing else points to (one parked on `pending()`, or whose only waker sits
 //! in a forgotten channel).
 //!
-//! A worker pops the entry and calls [`Notified::run`]. The poll gets a
+//! A worker pops the entry and calls `Notified::run`. The poll gets a
 //! `Context` whose waker borrows the entry's reference, and returns `Pending`
 //! having stored clones of that waker somewhere (a reactor slot, a timer, a
 //! channel). Later, `wake` sets `NOTIFIED` and hands its reference to a new
@@ -41,7 +41,7 @@
 //! | kind | count | dropped when |
 //! |---|---|---|
 //! | [`JoinHandle`] / [`AbortHandle`] | one each | the handle is dropped |
-//! | [`Notified`] (queue entry) | at most one | the poll finishes (or is handed to the next entry) |
+//! | `Notified` (queue entry) | at most one | the poll finishes (or is handed to the next entry) |
 //! | registry | one, from spawn | the future is gone (completion, cancellation, shutdown) |
 //! | `Waker` | one each | the waker is dropped, or consumed by `wake` |
 //!
