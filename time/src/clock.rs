@@ -281,8 +281,15 @@ impl Clock {
         let at = if p.paused.load(Ordering::Acquire) {
             base
         } else {
+            let resumed_at = p.resumed_at.load(Ordering::Acquire);
+            if base == resumed_at {
+                // Never paused (both 0), or resumed with nothing skipped: real
+                // time, without the round trip through nanoseconds (the
+                // common case, read on every park and timer turn).
+                return Instant::now();
+            }
             let real = self.nanos_of(Instant::now());
-            (real + base).saturating_sub(p.resumed_at.load(Ordering::Acquire))
+            (real + base).saturating_sub(resumed_at)
         };
         self.epoch
             .checked_add(Duration::from_nanos(at))
