@@ -208,7 +208,8 @@ impl Builder {
     /// rt.block_on(async { kiwi_runtime::spawn(async { 1 }).await.unwrap() });
     /// drop(rt);
     /// let json = std::fs::read_to_string(&path)?;
-    /// assert!(json.contains("\"name\":\"worker 1\""));
+    /// // The spawned task ran on one of the two workers, which got a lane.
+    /// assert!(json.contains("\"name\":\"worker "));
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
