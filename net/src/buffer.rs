@@ -282,8 +282,11 @@ impl Buffer {
 
     /// Fills the buffer with one call of `read`, which gets the free space (at
     /// least `INITIAL` (8 KiB) bytes, after compaction or growth) and this thread's
-    /// 64 KiB spill array, as `readv` wants them. Returns what `read` returned and
-    /// whether the read was *short* (filled less than both slices together).
+    /// 64 KiB spill array, as `readv` wants them. Two cases get one slice: a
+    /// buffer with no memory yet gets the spill alone, and an empty buffer of at
+    /// least `INITIAL` bytes gets itself alone (doubled, up to 64 KiB, when a
+    /// read fills it). Returns what `read` returned and whether the read was
+    /// *short* (filled less than the slices together).
     ///
     /// # Examples
     ///
@@ -334,6 +337,22 @@ impl Buffer {
                 self.append(&spill[..n]);
             }
             return Ok((n, n < spill.len()));
+        }
+        if self.is_empty() && self.data.len() >= INITIAL {
+            // Allocated and empty (the common case: `fill_buf` refills only an
+            // empty buffer): read into the buffer alone. One slice is a plain
+            // `recv` in the kernel, cheaper than the two-slice `recvmsg`
+            // (sys::readv). A read that fills it doubles it for the next one, up
+            // to the spill's size, so a bulk stream soon reads 64 KiB a call.
+            self.read = 0;
+            self.write = 0;
+            let cap = self.data.len();
+            let n = read(&mut [IoSliceMut::new(&mut self.data)])?.min(cap);
+            self.write = n;
+            if n == cap && cap < SPILL {
+                self.reserve(cap);
+            }
+            return Ok((n, n < cap));
         }
         self.reserve(INITIAL.min(SPILL));
         let free = self.writable_len();

@@ -207,9 +207,17 @@ fn read_with_fits_in_free_space() {
     assert_eq!(b.capacity(), INITIAL, "the spill was not needed: no growth");
 }
 
+/// An allocated buffer holding one unread byte (a partial message), so that a
+/// read gets its free space and the spill.
+fn holding_one_byte() -> Buffer {
+    let mut b = allocated();
+    b.append(&[0]);
+    b
+}
+
 #[test]
 fn read_with_spills_and_grows_just_enough() {
-    let mut b = allocated();
+    let mut b = holding_one_byte();
     let data: Vec<u8> = (0..INITIAL + 10).map(|i| i as u8).collect();
     let mut src: &[u8] = &data;
     let mut spill = [0u8; 16];
@@ -217,21 +225,69 @@ fn read_with_spills_and_grows_just_enough() {
         .read_with_spill(&mut spill, |bufs| src.read_vectored(bufs))
         .unwrap();
     assert_eq!((n, short), (INITIAL + 10, true));
-    assert_eq!(b.readable(), data.as_slice());
+    assert_eq!(&b.readable()[1..], data.as_slice());
     check(&b);
 }
 
 #[test]
 fn read_with_full_read_is_not_short() {
-    let mut b = allocated();
-    let data = vec![5u8; INITIAL + 16 + 50];
+    let mut b = holding_one_byte();
+    let data = vec![5u8; 4 * INITIAL];
     let mut src: &[u8] = &data;
     let mut spill = [0u8; 16];
     let (n, short) = b
         .read_with_spill(&mut spill, |bufs| src.read_vectored(bufs))
         .unwrap();
-    assert_eq!((n, short), (INITIAL + 16, false));
-    assert_eq!(b.len(), INITIAL + 16);
+    // The reserve of INITIAL free bytes grew the buffer to 2 * INITIAL (one
+    // byte short of room), and the read filled that free space and the spill.
+    assert_eq!((n, short), (2 * INITIAL - 1 + 16, false));
+    assert_eq!(b.len(), 2 * INITIAL + 16);
+}
+
+#[test]
+fn an_empty_buffer_reads_into_itself_alone() {
+    // One slice, so the socket read is a plain `recv` (sys::readv).
+    let mut b = allocated();
+    let mut src: &[u8] = &[3; 100];
+    let (n, short) = b
+        .read_with(|bufs| {
+            assert_eq!(bufs.len(), 1, "no spill slice");
+            assert_eq!(bufs[0].len(), INITIAL, "the whole buffer");
+            src.read_vectored(bufs)
+        })
+        .unwrap();
+    assert_eq!((n, short), (100, true));
+    assert_eq!(b.readable(), &[3; 100]);
+    assert_eq!(b.capacity(), INITIAL);
+}
+
+#[test]
+fn an_empty_buffer_that_a_read_fills_doubles_up_to_the_spill_size() {
+    let mut b = allocated();
+    let data: Vec<u8> = (0..4 * SPILL).map(|i| (i % 251) as u8).collect();
+    let mut src: &[u8] = &data;
+    let mut seen = Vec::new();
+    let mut sizes = Vec::new();
+    while !src.is_empty() {
+        sizes.push(b.capacity());
+        let (n, short) = b.read_with(|bufs| src.read_vectored(bufs)).unwrap();
+        assert!(!short || src.is_empty());
+        seen.extend_from_slice(b.readable());
+        assert_eq!(b.len(), n);
+        b.consume(n);
+    }
+    assert_eq!(seen, data, "every byte, in order");
+    assert_eq!(
+        &sizes[..4],
+        &[INITIAL, 2 * INITIAL, 4 * INITIAL, SPILL],
+        "a bulk reader's buffer grows to the spill size"
+    );
+    assert!(sizes[4..].iter().all(|&c| c == SPILL), "and stays there");
+    assert_eq!(
+        b.capacity(),
+        SPILL,
+        "kept for the next read: not above SPILL"
+    );
 }
 
 #[test]

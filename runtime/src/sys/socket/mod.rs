@@ -94,8 +94,14 @@ pub fn accept(fd: BorrowedFd<'_>) -> io::Result<(OwnedFd, SockAddr)> {
 
 /// `recvmsg` scattering into several buffers (the read buffer's free space, then
 /// a stack spill): `readv`'s job on the socket path, for the reason given at
-/// [`recv`].
+/// [`recv`]. One buffer goes to [`recv`] instead: `recvmsg` also copies in the
+/// `msghdr` and imports the iovec array. Reading 100 bytes over loopback TCP,
+/// medians of `bench/c/sockcalls.c`: `recv` 3.11 µs, `recvmsg` with one slice
+/// 3.22 µs, with two 3.28 µs.
 pub fn readv(fd: BorrowedFd<'_>, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+    if let [one] = bufs {
+        return recv(fd, one, false);
+    }
     // SAFETY: msghdr is plain data; all-zero means "no address, no control data".
     let mut msg: libc::msghdr = unsafe { MaybeUninit::zeroed().assume_init() };
     msg.msg_iov = bufs.as_mut_ptr().cast::<libc::iovec>();
@@ -117,8 +123,37 @@ pub fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     .map(|n| n as usize)
 }
 
+/// Slices that add up to at most this many bytes are gathered on the stack and
+/// sent with one `send` (see [`send_vectored`]).
+const GATHER: usize = 1024;
+
 /// `sendmsg(fd, bufs, MSG_NOSIGNAL)`: a gathering write that cannot raise SIGPIPE.
+///
+/// Small writes are copied into one stack buffer and go to [`send`] instead: an
+/// HTTP response is typically a header slice and a body slice of a few hundred
+/// bytes together, and copying those costs less than what `sendmsg` adds in the
+/// kernel (the `msghdr` copy and the iovec import). Sending 100 bytes over
+/// loopback TCP, medians of `bench/c/sockcalls.c`: `send` 3.33 µs, `sendmsg`
+/// with two slices 3.38 µs (`writev`, which tokio uses, 3.50 µs).
 pub fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    let total = bufs
+        .iter()
+        .try_fold(0usize, |sum, b| sum.checked_add(b.len()));
+    if bufs.len() > 1 && total.is_some_and(|t| t <= GATHER) {
+        let mut gathered = MaybeUninit::<[u8; GATHER]>::uninit();
+        let base = gathered.as_mut_ptr().cast::<u8>();
+        let mut len = 0;
+        for b in bufs {
+            // SAFETY: `len + b.len()` never passes `total`, which is at most
+            // GATHER, so the copy stays inside `gathered`; a slice never
+            // overlaps a stack buffer made here.
+            unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), base.add(len), b.len()) };
+            len += b.len();
+        }
+        // SAFETY: the first `len` bytes were all written by the loop above.
+        let bytes = unsafe { std::slice::from_raw_parts(base, len) };
+        return send(fd, bytes);
+    }
     // SAFETY: msghdr is plain data; all-zero means "no address, no control data".
     let mut msg: libc::msghdr = unsafe { MaybeUninit::zeroed().assume_init() };
     // The kernel only reads through msg_iov for a send.
@@ -196,4 +231,45 @@ pub fn peer_addr(fd: BorrowedFd<'_>) -> io::Result<SockAddr> {
     // SAFETY: `addr` has room for `len` bytes, which the kernel fills and updates.
     syscall!(getpeername(raw(fd), addr.as_mut_ptr(), &mut addr.len))?;
     Ok(addr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    /// Sends `parts` with one `send_vectored` on a stream pair and reads back
+    /// what arrived, with one `readv` into `slices` buffers of 4 KiB.
+    fn round_trip(parts: &[&[u8]], slices: usize) -> Vec<u8> {
+        let (a, b) = socketpair(Kind::Stream).unwrap();
+        let bufs: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
+        let sent = send_vectored(a.as_fd(), &bufs).unwrap();
+        assert_eq!(sent, parts.iter().map(|p| p.len()).sum::<usize>());
+        let mut got = vec![vec![0u8; 4096]; slices];
+        let mut io: Vec<IoSliceMut<'_>> = got.iter_mut().map(|g| IoSliceMut::new(g)).collect();
+        let n = readv(b.as_fd(), &mut io).unwrap();
+        got.concat()[..n].to_vec()
+    }
+
+    #[test]
+    fn small_vectored_sends_are_gathered_in_order() {
+        // At most GATHER bytes: copied into one buffer and sent with `send`.
+        let head = [1u8; 300];
+        let body = [2u8; 700];
+        let got = round_trip(&[&head, &[], &body, b"!"], 1);
+        assert_eq!(got, [&head[..], &body[..], b"!"].concat());
+        assert_eq!(got.len(), 1001);
+        let full = [7u8; GATHER];
+        assert_eq!(round_trip(&[&full[..512], &full[512..]], 1), full);
+    }
+
+    #[test]
+    fn large_vectored_sends_go_out_as_slices() {
+        // Past GATHER: `sendmsg` with the slices as they are, read back by a
+        // two-slice `recvmsg`.
+        let head = [3u8; 1000];
+        let body = [4u8; 2000];
+        let got = round_trip(&[&head, &body], 2);
+        assert_eq!(got, [&head[..], &body[..]].concat());
+    }
 }
