@@ -47,6 +47,8 @@ pub(crate) struct Inner {
     pub(crate) io_metrics: Arc<IoMetrics>,
     /// Polls between a worker's fairness looks (`Builder::event_interval`).
     pub(crate) event_interval: u32,
+    /// Held by the one idle worker that watches for stuck siblings.
+    pub(crate) watch: crate::worker::rescue::Watch,
 }
 
 impl Handle {
@@ -69,6 +71,7 @@ impl Handle {
                 blocking: Arc::new(Pool::new(blocking)),
                 event_interval,
                 io_metrics: Arc::new(IoMetrics::default()),
+                watch: Default::default(),
             }),
         }
     }

@@ -30,9 +30,11 @@
 //! A worker that has queued more than it is about to run, while a sibling is
 //! parked and nobody is searching, wakes that sibling (one, not all). A worker
 //! with nothing to run steals about half of a sibling's queue before it
-//! parks; the stolen tasks' wakes go to the thief from then on, and their
-//! sockets move to its reactor the next time they are polled. `spawn_local`
-//! tasks are never stolen: they sit in a queue only their worker can see.
+//! parks. A stolen task's sockets stay registered where they were: the next
+//! edge there wakes the task back onto that worker, so a steal costs no
+//! syscall. If that worker is stuck in one long poll, an idle sibling turns
+//! its reactor for it (a *rescue*). `spawn_local` tasks are never stolen: they
+//! sit in a queue only their worker can see.
 //! `docs/ARCHITECTURE.md` walks through the whole protocol.
 //!
 //! # What the reactor does with an edge

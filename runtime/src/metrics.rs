@@ -29,6 +29,7 @@ pub struct WorkerMetrics {
     pub(crate) overflows: AtomicU64,
     pub(crate) notifies: AtomicU64,
     pub(crate) registration_moves: AtomicU64,
+    pub(crate) reactor_rescues: AtomicU64,
     /// Tasks that left a registry on this worker (completed, cancelled, or
     /// dropped at shutdown): `spawned - completed` summed is the alive count.
     pub(crate) completed: AtomicU64,
@@ -134,10 +135,27 @@ impl WorkerMetrics {
     }
 
     /// Descriptors that moved their registration to this worker's reactor:
-    /// from a `block_on` thread's, from a reactor whose worker has exited, or
-    /// following the task that registered them after it was stolen.
+    /// from a `block_on` thread's, or from a reactor whose worker has exited.
+    /// (A stolen task's sockets stay where they are: see
+    /// [`reactor_rescues`](WorkerMetrics::reactor_rescues).)
     pub fn registration_moves(&self) -> u64 {
         self.registration_moves.load(Ordering::Relaxed)
+    }
+
+    /// Times this worker, idle, collected the events of a sibling that had
+    /// not looked at its reactor for a while (a poll that ran for
+    /// milliseconds), and ran the tasks they woke.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = kiwi_runtime::Builder::new().workers(2).build().unwrap();
+    /// let m = rt.handle().metrics();
+    /// // Nobody was stuck: nothing to rescue.
+    /// assert_eq!(m.worker(0).reactor_rescues() + m.worker(1).reactor_rescues(), 0);
+    /// ```
+    pub fn reactor_rescues(&self) -> u64 {
+        self.reactor_rescues.load(Ordering::Relaxed)
     }
 
     /// Tasks waiting in this worker's run queue (the stealable ring, or a lone

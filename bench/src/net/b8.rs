@@ -10,7 +10,8 @@
 //! server CPU per op comes from `/proc` as in B1 and B3. For kiwi only, what
 //! sharing costs, summed over both workers and divided by the window's round
 //! trips or requests: eventfd writes, cross-thread wakes (tasks received
-//! through a worker's remote queue), registration moves and steals; tokio
+//! through a worker's remote queue), registration moves, reactor rescues and
+//! steals; tokio
 //! has no stable counterparts. wrk connects inside its window, so the HTTP
 //! figures include its 256 connections' spawns from the accept loop.
 

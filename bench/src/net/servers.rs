@@ -46,6 +46,7 @@ pub const KIWI_COUNTERS: &[KiwiCounter] = &[
     ("eventfd writes", WorkerMetrics::eventfd_writes),
     ("cross-thread wakes", WorkerMetrics::remote_wakes),
     ("registration moves", WorkerMetrics::registration_moves),
+    ("reactor rescues", WorkerMetrics::reactor_rescues),
     ("steals", WorkerMetrics::steals),
 ];
 

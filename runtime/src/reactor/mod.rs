@@ -11,19 +11,22 @@
 //! output buffer here: muduo's `handleWrite`). The wakers push the tasks onto the
 //! run queue; nothing is polled from inside the reactor.
 //!
-//! Registrations hold a `Weak` to their reactor, and the id of the task that
-//! registered them. If a socket is polled on a thread whose reactor is not its
-//! own, it moves there, `EPOLL_CTL_DEL` then `EPOLL_CTL_ADD`, when
-//! - that reactor is gone, or belongs to a `block_on` thread, which will stop
-//!   polling it soon; or
-//! - the poller is the task that registered it: the task was stolen by an idle
-//!   worker, and its sockets follow it, so that they are not left waiting for
-//!   a busy worker to turn its reactor.
+//! Registrations hold a `Weak` to their reactor. A socket polled on another
+//! worker (by a stolen task, by the other half of a split stream) stays where
+//! it is: the wakes of a worker's reactor put their tasks on that worker
+//! (`worker/schedule.rs`), so a stolen task comes back with its next edge, and
+//! nothing ever ping-pongs between epolls. Only two things move a socket to
+//! the polling thread's reactor, `EPOLL_CTL_DEL` then `EPOLL_CTL_ADD` (which
+//! reports the current readiness, so no edge is lost): its reactor is gone,
+//! or belongs to a `block_on` thread, which will stop polling it soon.
 //!
-//! Any other task polling it from elsewhere (the other half of a split stream,
-//! a second acceptor) leaves it put and is woken across threads: moving on
-//! every such poll would ping-pong the descriptor between epolls. `ADD`
-//! reports the current readiness, so a move never loses an edge.
+//! A worker stuck in one long poll does not turn its reactor; an idle sibling
+//! then does it for it ([`Reactor::rescue`], `worker/rescue.rs`).
+//!
+//! Why not let a stolen task take its sockets along, as kiwi first did? Each
+//! move is two `epoll_ctl` calls, and under two workers' steady HTTP load
+//! tasks are stolen often: hyper on two workers used 1.17× tokio's CPU per
+//! request with moves, 0.95× without (docs/BENCHMARKS.md, B9).
 
 mod registration;
 mod scheduled_io;
@@ -55,6 +58,11 @@ pub struct Reactor {
     /// A `block_on` thread's reactor: sockets polled elsewhere move away from it.
     pub(crate) is_block_on: bool,
     pub(crate) metrics: Arc<WorkerMetrics>,
+    /// Bumped by the owner as it enters and as it leaves each `epoll_wait`:
+    /// odd while it waits there, even while it runs tasks. A sibling that
+    /// sees the same even value twice, some time apart, knows the owner has
+    /// not looked at its events meanwhile (see [`Reactor::rescue`]).
+    turns: AtomicU64,
 }
 
 /// Reusable buffers for one reactor turn: the kernel's event array (zeroed once,
@@ -99,6 +107,7 @@ impl Reactor {
             sources: Mutex::new(Slab::new()),
             is_block_on,
             metrics,
+            turns: AtomicU64::new(0),
         })
     }
 
@@ -139,7 +148,34 @@ impl Reactor {
         buf: &mut Events,
         worker: usize,
     ) -> io::Result<usize> {
-        let n = self.epoll.wait(&mut buf.events, timeout)?;
+        self.turns.fetch_add(1, Ordering::Relaxed);
+        let waited = self.epoll.wait(&mut buf.events, timeout);
+        self.turns.fetch_add(1, Ordering::Relaxed);
+        let n = waited?;
+        self.handle_events(n, buf, worker);
+        Ok(n)
+    }
+
+    /// The owner's turn count (odd while it waits in `epoll_wait`).
+    pub(crate) fn turns(&self) -> u64 {
+        self.turns.load(Ordering::Relaxed)
+    }
+
+    /// A turn taken by another worker, for an owner that has not turned its
+    /// reactor for a while (one poll has run for milliseconds): collects the
+    /// events without waiting and wakes their tasks on the calling thread.
+    /// Linux lets several threads wait on one epoll; each edge goes to one
+    /// of them. Returns the number of events, and whether one of them was the
+    /// owner's doorbell: that edge was meant for the owner, and the caller
+    /// must ring it again.
+    pub(crate) fn rescue(&self, buf: &mut Events, worker: usize) -> io::Result<(usize, bool)> {
+        let n = self.epoll.wait(&mut buf.events, Some(Duration::ZERO))?;
+        let doorbell = buf.events[..n].iter().any(|ev| ev.u64 == DOORBELL);
+        self.handle_events(n, buf, worker);
+        Ok((n, doorbell))
+    }
+
+    fn handle_events(&self, n: usize, buf: &mut Events, worker: usize) {
         if n > 0 {
             let traced = trace::enabled().then(|| {
                 trace::record(trace::Kind::Epoll, 0, trace::index(n), 0);
@@ -154,7 +190,6 @@ impl Reactor {
                 .epoll_events
                 .fetch_add(n as u64, Ordering::Relaxed);
         }
-        Ok(n)
     }
 
     /// Records a batch of events and wakes their tasks. A token whose
@@ -229,45 +264,99 @@ mod tests {
     use std::os::fd::AsFd;
     use std::os::unix::net::UnixStream;
 
+    /// A rescue (a sibling's turn, `worker/rescue.rs`) wakes the socket's
+    /// waiter, from another thread, and reports a doorbell edge it took so
+    /// that the rescuer can ring it again.
+    #[test]
+    fn a_rescue_from_another_thread_wakes_and_reports_the_doorbell() {
+        use std::io::Write;
+        let doorbell = EventFd::new().unwrap();
+        let reactor = Arc::new(Reactor::new(false, doorbell.as_fd(), Arc::default()).unwrap());
+        let (sock, mut peer) = UnixStream::pair().unwrap();
+        sock.set_nonblocking(true).unwrap();
+        let io = Arc::new(FdSource::new(sock.into()));
+        let token = reactor.register(io.clone()).unwrap();
+        // Drain the registration's initial writable edge.
+        let mut events = Events::with_capacity(8);
+        reactor.turn(Some(Duration::ZERO), &mut events, 0).unwrap();
+        assert_eq!(reactor.turns() % 2, 0, "even: the owner is not waiting");
+
+        struct Flag(std::sync::atomic::AtomicBool);
+        impl std::task::Wake for Flag {
+            fn wake(self: Arc<Self>) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let flag = Arc::new(Flag(Default::default()));
+        let waker = std::task::Waker::from(flag.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(io
+            .scheduled_io()
+            .poll_ready(&mut cx, Direction::Read)
+            .is_pending());
+        peer.write_all(b"x").unwrap();
+        doorbell.notify().unwrap();
+
+        let r = reactor.clone();
+        let (n, rang) = std::thread::spawn(move || r.rescue(&mut Events::with_capacity(8), 1))
+            .join()
+            .unwrap()
+            .unwrap();
+        assert_eq!((n, rang), (2, true), "the socket's edge and the doorbell's");
+        assert!(flag.0.load(Ordering::SeqCst), "the waiter was woken");
+        assert!(io
+            .scheduled_io()
+            .poll_ready(&mut cx, Direction::Read)
+            .is_ready());
+        let (n, rang) = reactor.rescue(&mut events, 1).unwrap();
+        assert_eq!((n, rang), (0, false), "each edge is taken once");
+        reactor.deregister(token, io.fd()).unwrap();
+    }
+
     /// Issue 7, "an fd recycled within one epoll batch": an event fetched for a
     /// registration that then left, whose fd number and slab slot were reused by
     /// a new socket before the batch was dispatched, must not wake the new one.
     #[test]
     fn recycled_fd_in_one_batch_does_not_wake_the_new_socket() {
-        let doorbell = EventFd::new().unwrap();
-        let reactor = Reactor::new(false, doorbell.as_fd(), Arc::default()).unwrap();
-        let (old, _old_peer) = UnixStream::pair().unwrap();
-        let old_fd = old.as_raw_fd();
-        let old_io = Arc::new(FdSource::new(old.into()));
-        let old_token = reactor.register(old_io.clone()).unwrap();
-        // The batch epoll_wait returned before the old socket went away.
-        let stale = [Event {
-            events: libc::EPOLLIN as u32,
-            u64: old_token,
-        }];
-        reactor.deregister(old_token, old_io.fd()).unwrap();
-        drop(old_io); // closes the descriptor
-                      // A new socket gets the same fd number and the same slab slot.
-        let (new, _new_peer) = UnixStream::pair().unwrap();
-        assert_eq!(
-            new.as_raw_fd(),
-            old_fd,
-            "the kernel reuses the lowest free fd number"
-        );
-        let new_io = Arc::new(FdSource::new(new.into()));
-        let new_token = reactor.register(new_io.clone()).unwrap();
-        assert_eq!(new_token as u32, old_token as u32, "same slot index");
-        assert_ne!(new_token, old_token, "new generation");
-        reactor.dispatch(&stale, &mut Vec::new(), 0);
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
-        assert!(
-            new_io
-                .scheduled_io()
-                .poll_ready(&mut cx, Direction::Read)
-                .is_pending(),
-            "stale event woke the new socket"
-        );
-        reactor.deregister(new_token, new_io.fd()).unwrap();
+        // Other tests in this binary open descriptors on other threads and may
+        // take the freed number first: then try again.
+        for _attempt in 0..100 {
+            let doorbell = EventFd::new().unwrap();
+            let reactor = Reactor::new(false, doorbell.as_fd(), Arc::default()).unwrap();
+            let (old, _old_peer) = UnixStream::pair().unwrap();
+            let old_fd = old.as_raw_fd();
+            let old_io = Arc::new(FdSource::new(old.into()));
+            let old_token = reactor.register(old_io.clone()).unwrap();
+            // The batch epoll_wait returned before the old socket went away.
+            let stale = [Event {
+                events: libc::EPOLLIN as u32,
+                u64: old_token,
+            }];
+            reactor.deregister(old_token, old_io.fd()).unwrap();
+            drop(old_io); // closes the descriptor
+                          // A new socket gets the same fd number (the kernel reuses the
+                          // lowest free one) and the same slab slot.
+            let (new, _new_peer) = UnixStream::pair().unwrap();
+            if new.as_raw_fd() != old_fd {
+                continue;
+            }
+            let new_io = Arc::new(FdSource::new(new.into()));
+            let new_token = reactor.register(new_io.clone()).unwrap();
+            assert_eq!(new_token as u32, old_token as u32, "same slot index");
+            assert_ne!(new_token, old_token, "new generation");
+            reactor.dispatch(&stale, &mut Vec::new(), 0);
+            let waker = std::task::Waker::noop();
+            let mut cx = std::task::Context::from_waker(waker);
+            assert!(
+                new_io
+                    .scheduled_io()
+                    .poll_ready(&mut cx, Direction::Read)
+                    .is_pending(),
+                "stale event woke the new socket"
+            );
+            reactor.deregister(new_token, new_io.fd()).unwrap();
+            return;
+        }
+        panic!("the freed fd number was never reused in 100 attempts");
     }
 }

@@ -107,9 +107,8 @@ impl<S: Source> Registration<S> {
     }
 
     /// Registers with the current thread's reactor, or moves there when the old
-    /// reactor is gone, belongs to a `block_on` thread, or when the task that
-    /// registered it is now polled here (it was stolen; see the module docs of
-    /// `reactor`).
+    /// reactor is gone or belongs to a `block_on` thread (see the module docs
+    /// of `reactor`).
     ///
     /// # Panics
     ///
@@ -122,18 +121,15 @@ impl<S: Source> Registration<S> {
             if current_id != 0 && io.reactor_id.load(Ordering::Relaxed) == current_id {
                 return Ok(()); // the common case: registered right here
             }
-            let task = crate::task::try_id().map_or(0, |id| id.as_u64());
             let mut loc = io.location.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(old) = loc.as_ref() {
                 if let Some(reactor) = old.reactor.upgrade() {
-                    // Another task polling from another worker (the other half
-                    // of a split stream, a second acceptor) leaves it where it
-                    // is and is woken across threads: moving for every such
-                    // poll would ping-pong between epolls.
-                    let follows_its_task = old.task != 0 && old.task == task;
-                    let stays = reactor.id == current_id
-                        || current.is_none()
-                        || !(reactor.is_block_on || follows_its_task);
+                    // A worker's reactor keeps its sockets, whoever polls them
+                    // (a stolen task, the other half of a split stream): its
+                    // edges wake those tasks onto that worker, and an idle
+                    // sibling rescues them if it stops turning (module docs).
+                    let stays =
+                        reactor.id == current_id || current.is_none() || !reactor.is_block_on;
                     if stays {
                         return Ok(());
                     }
@@ -158,7 +154,6 @@ impl<S: Source> Registration<S> {
             *loc = Some(Location {
                 reactor: Arc::downgrade(current),
                 token,
-                task,
             });
             io.reactor_id.store(current.id, Ordering::Relaxed);
             Ok(())

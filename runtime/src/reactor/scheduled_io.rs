@@ -96,10 +96,6 @@ pub struct ScheduledIo {
 pub(crate) struct Location {
     pub(crate) reactor: Weak<Reactor>,
     pub(crate) token: u64,
-    /// The task that registered it there (its id, 0 outside a task): when
-    /// that task is polled on another worker, it was stolen, and the
-    /// registration follows it.
-    pub(crate) task: u64,
 }
 
 /// One direction's waiters: a slot per future that holds a [`WaiterKey`]; its

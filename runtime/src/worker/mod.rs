@@ -54,6 +54,7 @@ mod park;
 mod paused;
 mod queue;
 mod remote;
+pub(crate) mod rescue;
 mod schedule;
 mod shutdown;
 pub(crate) mod start;
@@ -139,6 +140,11 @@ pub(crate) struct Worker {
     /// When the worker last woke from `epoll_wait` (or started): the start of
     /// the busy stretch that the next park ends (`WorkerMetrics::busy_time`).
     awake_since: Cell<Instant>,
+    /// True while this thread dispatches a reactor's events: the wakes are
+    /// that reactor's edges, and their tasks come here (`schedule.rs`).
+    pub(crate) dispatching: Cell<bool>,
+    /// Whether this worker watches its siblings' reactors (`rescue.rs`).
+    watching: rescue::Watching,
 }
 
 impl Worker {
@@ -183,6 +189,8 @@ impl Worker {
             until_maintenance: Cell::new(event_interval),
             searching: Cell::new(false),
             awake_since: Cell::new(Instant::now()),
+            dispatching: Cell::new(false),
+            watching: rescue::Watching::default(),
         }
     }
 
@@ -209,12 +217,12 @@ impl Worker {
     /// may wake a parked sibling.
     ///
     /// A burst of readiness from this worker's reactor therefore wakes a
-    /// sibling too, which steals half of it, and those tasks' sockets move to
-    /// its epoll. Under a steady I/O load that costs (B8, echo) a few hundredths
-    /// of an eventfd write and of a socket move per round trip; waiting for
-    /// the fairness tick instead was cheaper there, but stranded the burst
-    /// behind a task that then blocked its worker for long, the very case
-    /// stealing is for (`tests/runtime_scheduler.rs`,
+    /// sibling too, which steals half of it (the sockets stay registered
+    /// here; their next edges bring the tasks back). Under a steady I/O load
+    /// that costs (B8, echo) a few hundredths of an eventfd write per round
+    /// trip; waiting for the fairness tick instead was cheaper there, but
+    /// stranded the burst behind a task that then blocked its worker for
+    /// long, the very case stealing is for (`tests/runtime_scheduler.rs`,
     /// `a_stolen_tasks_sockets_do_not_wait_for_a_blocked_worker`).
     pub(crate) fn schedule_next(&self, task: SendTask) {
         if let Some(prev) = self.next.replace(Some(task)) {

@@ -6,7 +6,9 @@
 //! ([`Worker::park`]): `epoll_wait` with the next timer's deadline as its
 //! timeout, and the eventfd doorbell among the watched descriptors. Around
 //! the wait it tells the idle protocol (`idle.rs`) that it sleeps, and that it
-//! is awake again before it queues anything it found.
+//! is awake again before it queues anything it found. One parked worker at a
+//! time also watches for a sibling stuck in a long poll (`rescue.rs`), and
+//! so sleeps at most a couple of milliseconds while a sibling is awake.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -71,7 +73,9 @@ impl Worker {
         // An epoll_wait failure other than EINTR (handled inside) would mean the
         // epoll fd itself is broken; there is nothing better to do than to carry
         // on and let timers and the doorbell's next ring retry.
+        self.dispatching.set(true);
         let _ = self.reactor.turn(timeout, &mut events, self.shared.index);
+        self.dispatching.set(false);
     }
 
     pub(super) fn fire_timers(&self) {
@@ -144,6 +148,12 @@ impl Worker {
                 .next_deadline()
                 .map(|d| d.saturating_duration_since(clock_now)),
         };
+        // The watcher (rescue.rs) sleeps at most RESCUE_AFTER while a sibling
+        // is awake.
+        let timeout = match (timeout, self.start_watch()) {
+            (Some(t), Some(w)) => Some(t.min(w)),
+            (t, w) => t.or(w),
+        };
         if self.shared.handshake.try_park() {
             bump(&self.shared.metrics.parks, 1);
             let busy = now.saturating_duration_since(self.awake_since.get());
@@ -155,7 +165,8 @@ impl Worker {
             if trace::enabled() {
                 trace::record(trace::Kind::Unpark, 0, 0, 0);
             }
-            self.awake_since.set(Instant::now());
+            let woke = Instant::now();
+            self.awake_since.set(woke);
             // The reactor, the timers and the remote queue were all just looked
             // at: the fairness tick need not do it again for another full
             // interval (this saves an `epoll_wait(0)` per interval on a server
@@ -168,12 +179,14 @@ impl Worker {
             if self.shared.handshake.unpark() {
                 self.take_remote();
             }
+            self.end_watch(woke.saturating_duration_since(now));
             self.fire_timers();
         } else {
             // Work (or a stop, or a root wake) arrived first; `try_park`
             // consumed the notification, so drain now.
             self.leave_idle(shares);
             self.take_remote();
+            self.end_watch(std::time::Duration::ZERO);
         }
     }
 

@@ -2,12 +2,13 @@
 //! doorbell, and the stealing end of its run queue.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::Wake;
 
 use super::handshake::Handshake;
 use super::{LocalTask, SendTask};
 use crate::metrics::WorkerMetrics;
+use crate::reactor::Reactor;
 use crate::sys::eventfd::EventFd;
 use crate::task::ring::{self, Local, Stealer};
 use crate::trace::{
@@ -32,6 +33,9 @@ pub(crate) struct WorkerRemote {
     pub(crate) metrics: Arc<WorkerMetrics>,
     /// Where idle siblings steal from this worker's ring.
     pub(crate) stealer: Stealer<SendTask>,
+    /// The worker's reactor, for an idle sibling to rescue (`rescue.rs`);
+    /// set at start for pool workers only.
+    reactor: OnceLock<Weak<Reactor>>,
 }
 
 /// Tasks pushed by other threads: wakes of this worker's tasks, and spawns
@@ -62,6 +66,7 @@ impl WorkerRemote {
             stop: AtomicBool::new(false),
             metrics,
             stealer,
+            reactor: OnceLock::new(),
         };
         Ok((shared, local))
     }
@@ -112,16 +117,7 @@ impl WorkerRemote {
                     trace::worker(self.index)
                 )
             });
-            // A failed write, or a doorbell already closed, can only mean the
-            // worker has exited: there is nothing to wake.
-            if let Some(doorbell) = self
-                .doorbell
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .as_ref()
-            {
-                let _ = doorbell.notify();
-            }
+            self.ring_doorbell();
         } else {
             trace::point(EventfdSkip, 0, trace::index(self.index), 0, || {
                 format!(
@@ -130,6 +126,31 @@ impl WorkerRemote {
                 )
             });
         }
+    }
+
+    /// Writes the eventfd, whatever the handshake says: `unpark` after it
+    /// decided to, or a rescuer giving back a doorbell edge it took.
+    pub(crate) fn ring_doorbell(&self) {
+        // A failed write, or a doorbell already closed, can only mean the
+        // worker has exited: there is nothing to wake.
+        if let Some(doorbell) = self
+            .doorbell
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            let _ = doorbell.notify();
+        }
+    }
+
+    /// Publishes the worker's reactor to its siblings (`rescue.rs`).
+    pub(crate) fn set_reactor(&self, reactor: &Arc<Reactor>) {
+        let _ = self.reactor.set(Arc::downgrade(reactor));
+    }
+
+    /// The worker's reactor, while it exists.
+    pub(crate) fn reactor(&self) -> Option<Arc<Reactor>> {
+        self.reactor.get().and_then(Weak::upgrade)
     }
 
     /// Calls `f` with the doorbell's descriptor (to register it with epoll).

@@ -2,9 +2,12 @@
 //!
 //! - A `Send` task's scheduler is its runtime's [`Handle`]. A wake on the
 //!   thread of the worker that owns the task (the one that polled it last)
-//!   puts it in that worker's next-to-run slot: no lock, no syscall. A wake
-//!   from anywhere else goes to the owner's remote queue, which rings the
-//!   owner's doorbell only if it is parked.
+//!   puts it in that worker's next-to-run slot: no lock, no syscall. So does
+//!   a wake from a reactor's edge on any worker of the pool: the task moves
+//!   to the worker that holds its socket's registration (or that rescued it,
+//!   `rescue.rs`), which is how a stolen task comes home without an
+//!   `epoll_ctl`. A wake from anywhere else goes to the owner's remote queue,
+//!   which rings the owner's doorbell only if it is parked.
 //! - A local task's scheduler is its worker (`Arc<WorkerRemote>`): the local
 //!   queue when woken on that thread, the remote queue's local list otherwise.
 //!   Its entries never go anywhere else, which is what `LocalSchedule`
@@ -29,7 +32,12 @@ impl Schedule for Handle {
         trace_wake(task.header());
         let owner = task.header().owner();
         let task = context::with_worker(|w| match w {
-            Some(w) if w.shared.index == owner && w.shared.runtime_id == self.inner.id => {
+            // On the owner's thread, or on a pool worker dispatching the
+            // edges of a reactor: the task comes here (module docs).
+            Some(w)
+                if w.shared.runtime_id == self.inner.id
+                    && (w.shared.index == owner || (w.dispatching.get() && w.in_pool())) =>
+            {
                 w.schedule_next(task);
                 None
             }

@@ -50,6 +50,9 @@ pub(crate) fn pool(config: Config) -> io::Result<Runtime> {
         .iter()
         .map(|w| Reactor::for_worker(w, false).map(Arc::new))
         .collect::<io::Result<Vec<_>>>()?;
+    for (w, r) in handle.inner.workers.iter().zip(&reactors) {
+        w.set_reactor(r);
+    }
     let mut threads = Vec::with_capacity(config.workers);
     let parts = handle
         .inner
