@@ -1,4 +1,5 @@
-//! The reactor through `AsyncFd`: registration follows the poller, shared waits
+//! The reactor through `AsyncFd`: registration moves off a `block_on` thread's
+//! reactor to the poller's, shared waits
 //! wake every waiter, and the coop budget keeps an always-ready fd fair.
 
 mod util;

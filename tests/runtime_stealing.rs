@@ -516,7 +516,8 @@ async fn echo_pairs(tally: &Arc<Tally>, seed: u64, conns: u64, rounds: usize) ->
 
 /// 64 loopback connections, each served by a task that echoes with random
 /// yields and CPU bursts, while CPU-bound tasks spawned from one task keep a
-/// worker busy (so that, with stealing, tasks holding registered sockets move):
+/// worker busy (so that tasks holding registered sockets are stolen, and polled
+/// on a worker whose reactor does not hold their sockets):
 /// every client gets every byte back unchanged, then a clean EOF; the server
 /// echoed exactly the bytes the clients sent; every future is dropped once.
 #[test]

@@ -30,6 +30,11 @@ pub struct WorkerMetrics {
     pub(crate) notifies: AtomicU64,
     pub(crate) registration_moves: AtomicU64,
     pub(crate) reactor_rescues: AtomicU64,
+    /// Bumped by the worker's reactor as its owner enters and as it leaves
+    /// each `epoll_wait`: odd while the owner waits there, even while it runs
+    /// tasks. Not a public metric; siblings read it to tell a stuck worker
+    /// (`worker/rescue.rs`).
+    pub(crate) reactor_turns: AtomicU64,
     /// Tasks that left a registry on this worker (completed, cancelled, or
     /// dropped at shutdown): `spawned - completed` summed is the alive count.
     pub(crate) completed: AtomicU64,

@@ -110,7 +110,8 @@ impl StreamSource {
     }
 
     /// The reactor's flush: on a writable (or hang-up/error) edge, send what the
-    /// writer left in the output buffer. Runs on the reactor's thread.
+    /// writer left in the output buffer. Runs on the thread that dispatched
+    /// the edge (any thread: the buffer is behind its lock).
     pub(crate) fn on_writable(&self, events: u32) {
         if !sys::is_write_event(events) {
             return;

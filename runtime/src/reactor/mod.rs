@@ -58,11 +58,6 @@ pub struct Reactor {
     /// A `block_on` thread's reactor: sockets polled elsewhere move away from it.
     pub(crate) is_block_on: bool,
     pub(crate) metrics: Arc<WorkerMetrics>,
-    /// Bumped by the owner as it enters and as it leaves each `epoll_wait`:
-    /// odd while it waits there, even while it runs tasks. A sibling that
-    /// sees the same even value twice, some time apart, knows the owner has
-    /// not looked at its events meanwhile (see [`Reactor::rescue`]).
-    turns: AtomicU64,
 }
 
 /// Reusable buffers for one reactor turn: the kernel's event array (zeroed once,
@@ -107,7 +102,6 @@ impl Reactor {
             sources: Mutex::new(Slab::new()),
             is_block_on,
             metrics,
-            turns: AtomicU64::new(0),
         })
     }
 
@@ -148,31 +142,37 @@ impl Reactor {
         buf: &mut Events,
         worker: usize,
     ) -> io::Result<usize> {
-        self.turns.fetch_add(1, Ordering::Relaxed);
+        // Odd while waiting (`WorkerMetrics::reactor_turns`). Only the owner
+        // calls `turn`, so a plain load and store would do; `bump` is that.
+        let turns = &self.metrics.reactor_turns;
+        crate::metrics::bump(turns, 1);
         let waited = self.epoll.wait(&mut buf.events, timeout);
-        self.turns.fetch_add(1, Ordering::Relaxed);
+        crate::metrics::bump(turns, 1);
         let n = waited?;
         self.handle_events(n, buf, worker);
         Ok(n)
     }
 
-    /// The owner's turn count (odd while it waits in `epoll_wait`).
-    pub(crate) fn turns(&self) -> u64 {
-        self.turns.load(Ordering::Relaxed)
-    }
-
     /// A turn taken by another worker, for an owner that has not turned its
     /// reactor for a while (one poll has run for milliseconds): collects the
-    /// events without waiting and wakes their tasks on the calling thread.
-    /// Linux lets several threads wait on one epoll; each edge goes to one
-    /// of them. Returns the number of events, and whether one of them was the
-    /// owner's doorbell: that edge was meant for the owner, and the caller
-    /// must ring it again.
-    pub(crate) fn rescue(&self, buf: &mut Events, worker: usize) -> io::Result<(usize, bool)> {
+    /// events with a zero timeout and wakes their tasks on the calling
+    /// thread. Linux lets several threads wait on one epoll; each edge goes
+    /// to one of them. If one of the edges was the owner's doorbell, which
+    /// was meant for the owner, `ring_again` is called before anything else
+    /// happens. Returns the number of events other than the doorbell's.
+    pub(crate) fn rescue(
+        &self,
+        buf: &mut Events,
+        worker: usize,
+        ring_again: impl FnOnce(),
+    ) -> io::Result<usize> {
         let n = self.epoll.wait(&mut buf.events, Some(Duration::ZERO))?;
         let doorbell = buf.events[..n].iter().any(|ev| ev.u64 == DOORBELL);
+        if doorbell {
+            ring_again();
+        }
         self.handle_events(n, buf, worker);
-        Ok((n, doorbell))
+        Ok(n - usize::from(doorbell))
     }
 
     fn handle_events(&self, n: usize, buf: &mut Events, worker: usize) {
@@ -279,7 +279,8 @@ mod tests {
         // Drain the registration's initial writable edge.
         let mut events = Events::with_capacity(8);
         reactor.turn(Some(Duration::ZERO), &mut events, 0).unwrap();
-        assert_eq!(reactor.turns() % 2, 0, "even: the owner is not waiting");
+        let turns = reactor.metrics.reactor_turns.load(Ordering::Relaxed);
+        assert_eq!(turns, 2, "in and out of one epoll_wait: even, not waiting");
 
         struct Flag(std::sync::atomic::AtomicBool);
         impl std::task::Wake for Flag {
@@ -298,17 +299,25 @@ mod tests {
         doorbell.notify().unwrap();
 
         let r = reactor.clone();
-        let (n, rang) = std::thread::spawn(move || r.rescue(&mut Events::with_capacity(8), 1))
-            .join()
-            .unwrap()
-            .unwrap();
-        assert_eq!((n, rang), (2, true), "the socket's edge and the doorbell's");
+        let (n, rang) = std::thread::spawn(move || {
+            let mut rang = false;
+            let n = r.rescue(&mut Events::with_capacity(8), 1, || rang = true);
+            (n.unwrap(), rang)
+        })
+        .join()
+        .unwrap();
+        assert_eq!(
+            (n, rang),
+            (1, true),
+            "the socket's edge, and the doorbell's"
+        );
         assert!(flag.0.load(Ordering::SeqCst), "the waiter was woken");
         assert!(io
             .scheduled_io()
             .poll_ready(&mut cx, Direction::Read)
             .is_ready());
-        let (n, rang) = reactor.rescue(&mut events, 1).unwrap();
+        let mut rang = false;
+        let n = reactor.rescue(&mut events, 1, || rang = true).unwrap();
         assert_eq!((n, rang), (0, false), "each edge is taken once");
         reactor.deregister(token, io.fd()).unwrap();
     }

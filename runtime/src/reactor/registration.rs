@@ -29,8 +29,10 @@ pub trait Source: Send + Sync + 'static {
     /// The descriptor.
     fn fd(&self) -> BorrowedFd<'_>;
 
-    /// Called on the reactor's thread after an edge was recorded and its wakers
-    /// woken. A TCP stream flushes its output buffer here. The default does nothing.
+    /// Called after an edge was recorded and its wakers woken, on the thread
+    /// that dispatched it: the reactor's worker, or a sibling rescuing a stuck
+    /// one (`worker/rescue.rs`). A TCP stream flushes its output buffer here.
+    /// The default does nothing.
     fn on_ready(&self, events: u32) {
         let _ = events;
     }

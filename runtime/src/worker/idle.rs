@@ -90,8 +90,11 @@ impl Idle {
 
     /// Called after queuing surplus work: if nobody searches and somebody is
     /// parked, claims one parked worker (counted as awake and searching from
-    /// now on) and returns its index; the caller rings its doorbell.
-    pub(crate) fn notify_one(&self) -> Option<usize> {
+    /// now on) and returns its index; the caller rings its doorbell. Never
+    /// `caller` itself: a worker that queues work while it is still on the
+    /// sleepers list (its reactor's edges, dispatched as it wakes) would
+    /// otherwise wake itself and leave a really parked sibling asleep.
+    pub(crate) fn notify_one(&self, caller: usize) -> Option<usize> {
         // Orders the caller's push before the load below (see the module docs).
         fence(SeqCst);
         if !self.should_wake() {
@@ -102,7 +105,8 @@ impl Idle {
         if !self.should_wake() {
             return None;
         }
-        let index = sleepers.pop()?;
+        let at = sleepers.iter().rposition(|&i| i != caller)?;
+        let index = sleepers.remove(at);
         self.state.fetch_add(UNPARKED_ONE | 1, SeqCst);
         Some(index)
     }
@@ -170,20 +174,36 @@ mod tests {
     #[test]
     fn surplus_wakes_one_parked_worker_only_when_nobody_searches() {
         let idle = Idle::new(3);
-        assert_eq!(idle.notify_one(), None, "nobody is parked");
+        assert_eq!(idle.notify_one(usize::MAX), None, "nobody is parked");
         assert!(!idle.park(1, false));
         assert!(!idle.park(2, false));
         assert!(idle.try_start_searching());
-        assert_eq!(idle.notify_one(), None, "worker 0 is searching");
+        assert_eq!(idle.notify_one(usize::MAX), None, "worker 0 is searching");
         assert!(idle.stop_searching());
-        let woken = idle.notify_one().expect("a parked worker is woken");
+        let woken = idle
+            .notify_one(usize::MAX)
+            .expect("a parked worker is woken");
         assert_eq!(idle.num_searching(), 1, "the woken worker searches");
-        assert_eq!(idle.notify_one(), None, "one searcher is enough");
+        assert_eq!(idle.notify_one(usize::MAX), None, "one searcher is enough");
         assert!(idle.unpark(woken), "it knows it was claimed");
         let other = 3 - woken;
         assert!(!idle.unpark(other), "woken by something else");
         assert!(idle.stop_searching());
-        assert_eq!(idle.notify_one(), None, "everyone is awake");
+        assert_eq!(idle.notify_one(usize::MAX), None, "everyone is awake");
+    }
+
+    /// A worker whose reactor's edges, dispatched as it wakes, queue surplus
+    /// work while it is still on the sleepers list must wake a sibling that
+    /// really sleeps, not itself.
+    #[test]
+    fn a_worker_still_on_the_sleepers_list_never_picks_itself() {
+        let idle = Idle::new(2);
+        assert!(!idle.park(1, false));
+        assert!(!idle.park(0, false)); // 0 parks last: the top of the list
+        assert_eq!(idle.notify_one(0), Some(1), "the sibling, not the caller");
+        let idle = Idle::new(2);
+        assert!(!idle.park(0, false));
+        assert_eq!(idle.notify_one(0), None, "only the caller sleeps");
     }
 
     #[test]
@@ -242,7 +262,7 @@ mod loom_tests {
         /// Queues one task on `index`, then maybe wakes a parked sibling.
         fn push(&self, index: usize) {
             self.queues[index].fetch_add(1, SeqCst);
-            if let Some(i) = self.idle.notify_one() {
+            if let Some(i) = self.idle.notify_one(index) {
                 self.wake(i);
             }
         }
@@ -285,7 +305,7 @@ mod loom_tests {
                 if searching {
                     searching = false;
                     if pool.idle.stop_searching() {
-                        if let Some(i) = pool.idle.notify_one() {
+                        if let Some(i) = pool.idle.notify_one(usize::MAX) {
                             pool.wake(i);
                         }
                     }
@@ -294,7 +314,7 @@ mod loom_tests {
                 continue;
             }
             if pool.idle.park(me, searching) && pool.any_work() {
-                if let Some(i) = pool.idle.notify_one() {
+                if let Some(i) = pool.idle.notify_one(usize::MAX) {
                     pool.wake(i);
                 }
             }
@@ -350,7 +370,7 @@ mod loom_tests {
                             if let Some(task) = stealer.steal_into(&mut mine) {
                                 assert_eq!(task, 1, "only T1 is in the ring");
                                 if pool.idle.stop_searching() {
-                                    if let Some(i) = pool.idle.notify_one() {
+                                    if let Some(i) = pool.idle.notify_one(usize::MAX) {
                                         pool.wake(i);
                                     }
                                 }
@@ -360,7 +380,7 @@ mod loom_tests {
                             }
                         }
                         if pool.idle.park(1, searching) && !stealer.is_empty() {
-                            if let Some(i) = pool.idle.notify_one() {
+                            if let Some(i) = pool.idle.notify_one(usize::MAX) {
                                 pool.wake(i);
                             }
                         }
@@ -377,7 +397,7 @@ mod loom_tests {
             assert!(next.replace(1).is_none(), "T1 fills the empty slot");
             let displaced = next.replace(2).expect("T2 displaces T1");
             local.push_back(displaced, &inject);
-            if let Some(i) = pool.idle.notify_one() {
+            if let Some(i) = pool.idle.notify_one(usize::MAX) {
                 pool.wake(i);
             }
             pool.wait_done(1);

@@ -18,11 +18,15 @@ use crate::metrics::{bump, saturating_nanos};
 use crate::trace;
 
 impl Worker {
-    /// The fairness tick: remote queue, reactor (no waiting), timers.
+    /// The fairness tick: remote queue, reactor (no waiting), timers, and a
+    /// look at the siblings' reactors (`rescue.rs`).
     pub(super) fn maintenance(&self) {
         self.drain_remote();
         self.turn_reactor(Some(std::time::Duration::ZERO));
         self.fire_timers();
+        if self.shares() {
+            self.check_next_sibling();
+        }
     }
 
     /// Moves the remote queue into the local ones. True if a notification was
@@ -109,10 +113,14 @@ impl Worker {
         if self.timers.has_work() {
             self.fire_timers();
         }
+        // A sibling stuck in a poll: take its events (and their tasks) first.
+        let now = Instant::now();
+        let siblings = self.check_siblings(now);
         // A notification consumed earlier (here or in `maintenance`) may have been
         // a stop request or a root wake: every reason to stay awake is checked
         // after the last consumption and before `try_park`.
-        if !self.local.borrow().is_empty()
+        if siblings.rescued
+            || !self.local.borrow().is_empty()
             || !self.ring.borrow().is_empty()
             || self.has_next()
             || root_woken.load(Ordering::Acquire)
@@ -135,7 +143,6 @@ impl Worker {
                 self.notify_parked();
             }
         }
-        let now = Instant::now();
         // The timers' clock may run ahead of real time (it was paused, then
         // resumed), and a paused one does not run at all: then only a wake
         // (a blocking job finishing, I/O) ends the park.
@@ -150,7 +157,7 @@ impl Worker {
         };
         // The watcher (rescue.rs) sleeps at most RESCUE_AFTER while a sibling
         // is awake.
-        let timeout = match (timeout, self.start_watch()) {
+        let timeout = match (timeout, self.start_watch(siblings.awake)) {
             (Some(t), Some(w)) => Some(t.min(w)),
             (t, w) => t.or(w),
         };
@@ -165,8 +172,7 @@ impl Worker {
             if trace::enabled() {
                 trace::record(trace::Kind::Unpark, 0, 0, 0);
             }
-            let woke = Instant::now();
-            self.awake_since.set(woke);
+            self.awake_since.set(Instant::now());
             // The reactor, the timers and the remote queue were all just looked
             // at: the fairness tick need not do it again for another full
             // interval (this saves an `epoll_wait(0)` per interval on a server
@@ -179,14 +185,14 @@ impl Worker {
             if self.shared.handshake.unpark() {
                 self.take_remote();
             }
-            self.end_watch(woke.saturating_duration_since(now));
+            self.end_watch();
             self.fire_timers();
         } else {
             // Work (or a stop, or a root wake) arrived first; `try_park`
             // consumed the notification, so drain now.
             self.leave_idle(shares);
             self.take_remote();
-            self.end_watch(std::time::Duration::ZERO);
+            self.end_watch();
         }
     }
 

@@ -1,5 +1,5 @@
-//! Rescue: an idle worker turns the reactor of a sibling that has stopped
-//! turning it.
+//! Rescue: a worker turns the reactor of a sibling that has stopped turning
+//! it.
 //!
 //! Each worker has its own epoll, and a socket stays registered with the
 //! reactor of the worker that first polled it, even when its task is stolen:
@@ -9,109 +9,157 @@
 //! blocking call, a long computation) does not turn its reactor, and the
 //! sockets registered there wait, even those whose tasks a sibling could run.
 //!
-//! So one idle worker at a time is the runtime's *watcher*, after Go's
-//! `sysmon` retaking a P stuck in a syscall:
+//! So the siblings keep an eye on each other, after Go's `sysmon` retaking a
+//! P stuck in a syscall:
 //!
-//! 1. When it parks while a sibling is awake, it notes each sibling's turn
-//!    count ([`Reactor::turns`](crate::reactor::Reactor::turns): odd while
-//!    the owner waits in `epoll_wait`, even while it runs tasks) and parks for
-//!    at most [`RESCUE_AFTER`].
-//! 2. When it wakes at least that much later, a sibling whose count has not
-//!    moved and is even has run tasks for all that time without looking at
-//!    its events. The watcher takes them (`epoll_wait` with no timeout on the
-//!    sibling's epoll: Linux lets several threads wait on one epoll, and each
-//!    edge goes to one of them) and the wakes put the tasks on the watcher's
-//!    own queue, where it runs them.
-//! 3. If one of the edges it took was the sibling's doorbell, it writes the
-//!    doorbell again: that edge was meant for the sibling.
+//! - Each worker's reactor counts its owner's trips in and out of
+//!   `epoll_wait` (`WorkerMetrics::reactor_turns`): odd while it waits there,
+//!   even while it runs tasks. A sibling notes each count and when it first
+//!   saw it. A count that is even and has not moved for [`RESCUE_AFTER`]
+//!   means the owner has run tasks all that time without looking at its
+//!   events: it is stuck.
+//! - The sibling then takes those events (`epoll_wait` with a zero timeout on
+//!   the stuck worker's epoll: Linux lets several threads wait on one epoll,
+//!   and each edge goes to one of them); the wakes put the tasks on the
+//!   rescuer's queue, and it runs them. A doorbell edge it took, meant for
+//!   the owner, it writes again first.
+//! - Who looks: a busy worker at every fairness tick (every 61 polls), at
+//!   one sibling per tick in turn, and any worker, at all of them, as it is
+//!   about to park. One parked worker at a time, the
+//!   *watcher*, parks for at most [`RESCUE_AFTER`] while some sibling is
+//!   awake, so that a stuck worker is noticed even when all the others
+//!   sleep.
 //!
-//! The count is read with relaxed loads: a stale read can only make a busy
+//! The counts are read with relaxed loads: a stale read can only make a busy
 //! sibling look stuck, which costs one `epoll_wait` and moves a few tasks to
-//! an idle worker, never a lost event. A stuck worker's sockets are served
-//! within about two [`RESCUE_AFTER`]s; an idle runtime (every sibling parked)
-//! arms no watch and sleeps as long as its timers let it.
+//! an idle worker, never an event. What it does not cover: a worker that gets
+//! stuck right after the whole runtime was idle (nobody was watching, since
+//! nobody was awake) is rescued only when another worker wakes for its own
+//! reasons. Watching an idle runtime would mean waking it periodically.
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{Worker, WorkerRemote};
 use crate::metrics::bump;
-use crate::reactor::Reactor;
 
-/// How long a sibling may go without turning its reactor before the watcher
-/// turns it: the added latency, at worst, of a socket whose worker is stuck,
-/// against one wake of an idle worker per period while a sibling is busy.
+/// How long a sibling may go without turning its reactor before another
+/// worker turns it: the added latency, at worst about twice this, of a socket
+/// whose worker is stuck, against one wake-up of the watcher per period while
+/// a sibling is busy.
 pub(crate) const RESCUE_AFTER: Duration = Duration::from_millis(2);
 
-/// The runtime-wide "somebody is watching" flag: at most one idle worker
+/// The runtime-wide "somebody is watching" flag: at most one parked worker
 /// wakes up periodically, however many workers there are.
 #[derive(Debug, Default)]
 pub(crate) struct Watch(AtomicBool);
 
-/// A worker's side of the watch: whether it holds it, and the turn counts it
-/// noted.
+/// A worker's side: whether it holds the watch, and per sibling the turn
+/// count it last saw and since when.
 #[derive(Debug, Default)]
 pub(crate) struct Watching {
     holds: Cell<bool>,
-    turns: RefCell<Vec<u64>>,
+    seen: RefCell<Vec<(u64, Instant)>>,
+    /// The sibling the next fairness tick looks at.
+    cursor: Cell<usize>,
+}
+
+/// What [`Worker::check_siblings`] found.
+pub(super) struct Check {
+    /// A sibling runs tasks (it is worth watching).
+    pub(super) awake: bool,
+    /// Tasks were rescued onto this worker.
+    pub(super) rescued: bool,
 }
 
 impl Worker {
-    /// Called before parking: becomes the watcher if nobody is and a sibling
-    /// is awake, and then returns the longest the park may last.
-    pub(super) fn start_watch(&self) -> Option<Duration> {
-        if !self.shares() {
-            return None;
+    /// Notes every sibling's turn count, and rescues those whose count has
+    /// been even and unchanged for [`RESCUE_AFTER`].
+    pub(super) fn check_siblings(&self, now: Instant) -> Check {
+        let mut check = Check {
+            awake: false,
+            rescued: false,
+        };
+        if self.shares() {
+            for i in 0..self.handle.inner.workers.len() {
+                self.check_sibling(i, now, &mut check);
+            }
         }
-        let workers = &self.handle.inner.workers;
-        let mut turns = self.watching.turns.borrow_mut();
-        turns.clear();
-        // Odd (or absent): waiting in epoll, or gone; nothing to rescue.
-        turns.extend(workers.iter().map(|w| w.reactor().map_or(1, |r| r.turns())));
-        let awake = turns
-            .iter()
-            .enumerate()
-            .any(|(i, t)| i != self.shared.index && t % 2 == 0);
-        if !awake || self.handle.inner.watch.0.swap(true, Ordering::AcqRel) {
+        check
+    }
+
+    /// The fairness tick's share of the watching: one sibling per tick, in
+    /// turn, so that a busy worker reads one other worker's counter per 61
+    /// polls, whatever the pool size.
+    pub(super) fn check_next_sibling(&self) {
+        let n = self.handle.inner.workers.len();
+        let i = (self.watching.cursor.get() + 1) % n;
+        self.watching.cursor.set(i);
+        let mut check = Check {
+            awake: false,
+            rescued: false,
+        };
+        self.check_sibling(i, Instant::now(), &mut check);
+    }
+
+    fn check_sibling(&self, i: usize, now: Instant, check: &mut Check) {
+        let w = &self.handle.inner.workers[i];
+        let turns = w.metrics.reactor_turns.load(Ordering::Relaxed);
+        if i == self.shared.index || turns % 2 == 1 {
+            return; // itself, or waiting in epoll_wait: looking already
+        }
+        check.awake = true;
+        let mut seen = self.watching.seen.borrow_mut();
+        if seen.len() <= i {
+            seen.resize(self.handle.inner.workers.len(), (1, now));
+        }
+        let (last, since) = &mut seen[i];
+        if *last != turns {
+            (*last, *since) = (turns, now);
+        } else if now.saturating_duration_since(*since) >= RESCUE_AFTER {
+            *since = now; // the next rescue of this one after RESCUE_AFTER more
+            drop(seen);
+            check.rescued |= self.rescue(w);
+        }
+    }
+
+    /// Called just before parking: becomes the watcher if nobody is and a
+    /// sibling is awake, and then returns the longest the park may last.
+    pub(super) fn start_watch(&self, sibling_awake: bool) -> Option<Duration> {
+        if !sibling_awake || self.handle.inner.watch.0.swap(true, Ordering::AcqRel) {
             return None;
         }
         self.watching.holds.set(true);
         Some(RESCUE_AFTER)
     }
 
-    /// Called after the park, which lasted `parked`: gives the watch up, and
-    /// rescues every sibling that has not turned its reactor meanwhile.
-    pub(super) fn end_watch(&self, parked: Duration) {
-        if !self.watching.holds.replace(false) {
-            return;
-        }
-        self.handle.inner.watch.0.store(false, Ordering::Release);
-        if parked < RESCUE_AFTER {
-            return;
-        }
-        let noted = self.watching.turns.borrow();
-        for (i, w) in self.handle.inner.workers.iter().enumerate() {
-            let Some(reactor) = w.reactor() else { continue };
-            let now = reactor.turns();
-            if i != self.shared.index && now == noted[i] && now % 2 == 0 {
-                self.rescue(w, &reactor);
-            }
+    /// Called after the park: gives the watch up (the next worker to park
+    /// takes it), and looks at the siblings if this worker was watching.
+    pub(super) fn end_watch(&self) {
+        if self.watching.holds.replace(false) {
+            self.handle.inner.watch.0.store(false, Ordering::Release);
+            self.check_siblings(Instant::now());
         }
     }
 
-    fn rescue(&self, owner: &WorkerRemote, reactor: &Reactor) {
+    /// Takes a stuck sibling's events; true if any woke a task (which this
+    /// worker now runs).
+    fn rescue(&self, owner: &WorkerRemote) -> bool {
+        let Some(reactor) = owner.reactor() else {
+            return false; // the sibling has exited
+        };
         self.dispatching.set(true);
-        let took = reactor.rescue(&mut self.events.borrow_mut(), self.shared.index);
+        let took = reactor.rescue(&mut self.events.borrow_mut(), self.shared.index, || {
+            owner.ring_doorbell()
+        });
         self.dispatching.set(false);
-        // An error would mean the sibling's epoll is gone (it is exiting).
-        if let Ok((n, doorbell)) = took {
-            if doorbell {
-                owner.ring_doorbell();
-            }
-            if n > 0 {
-                bump(&self.shared.metrics.reactor_rescues, 1);
-            }
+        // `epoll_wait(0)` on a live epoll fails only on EINTR-like retries,
+        // which `Epoll::wait` handles: treat an error as "nothing there".
+        let n = took.unwrap_or(0);
+        if n > 0 {
+            bump(&self.shared.metrics.reactor_rescues, 1);
         }
+        n > 0
     }
 }

@@ -2,11 +2,13 @@
 //!
 //! - A `Send` task's scheduler is its runtime's [`Handle`]. A wake on the
 //!   thread of the worker that owns the task (the one that polled it last)
-//!   puts it in that worker's next-to-run slot: no lock, no syscall. So does
-//!   a wake from a reactor's edge on any worker of the pool: the task moves
-//!   to the worker that holds its socket's registration (or that rescued it,
-//!   `rescue.rs`), which is how a stolen task comes home without an
-//!   `epoll_ctl`. A wake from anywhere else goes to the owner's remote queue,
+//!   puts it in that worker's next-to-run slot: no lock, no syscall. A wake
+//!   from a reactor's edge on another worker of the pool puts it at the back
+//!   of that worker's ring instead: the task moves to the worker that holds
+//!   its socket's registration (or that rescued it, `rescue.rs`), which is
+//!   how a stolen task comes home without an `epoll_ctl`. (The ring, not the
+//!   slot: nobody can steal from a slot, and the task's last owner may be
+//!   idle.) A wake from anywhere else goes to the owner's remote queue,
 //!   which rings the owner's doorbell only if it is parked.
 //! - A local task's scheduler is its worker (`Arc<WorkerRemote>`): the local
 //!   queue when woken on that thread, the remote queue's local list otherwise.
@@ -32,13 +34,17 @@ impl Schedule for Handle {
         trace_wake(task.header());
         let owner = task.header().owner();
         let task = context::with_worker(|w| match w {
-            // On the owner's thread, or on a pool worker dispatching the
-            // edges of a reactor: the task comes here (module docs).
-            Some(w)
-                if w.shared.runtime_id == self.inner.id
-                    && (w.shared.index == owner || (w.dispatching.get() && w.in_pool())) =>
-            {
+            Some(w) if w.shared.runtime_id == self.inner.id && w.shared.index == owner => {
                 w.schedule_next(task);
+                None
+            }
+            // A reactor's edge on another pool worker: the task comes here
+            // (module docs), at the back of the ring, where a sibling can
+            // still steal it if this worker stays busy.
+            Some(w)
+                if w.shared.runtime_id == self.inner.id && w.dispatching.get() && w.in_pool() =>
+            {
+                w.push_back(task);
                 None
             }
             _ => Some(task),

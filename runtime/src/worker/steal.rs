@@ -13,7 +13,7 @@ impl Worker {
             return;
         }
         let inner = &self.handle.inner;
-        if let Some(i) = inner.idle.notify_one() {
+        if let Some(i) = inner.idle.notify_one(self.shared.index) {
             bump(&self.shared.metrics.notifies, 1);
             trace::point(trace::Kind::Notify, 0, trace::index(i), 0, || {
                 format!(
