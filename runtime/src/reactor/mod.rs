@@ -25,8 +25,9 @@
 //!
 //! Why not let a stolen task take its sockets along, as kiwi first did? Each
 //! move is two `epoll_ctl` calls, and under two workers' steady HTTP load
-//! tasks are stolen often: hyper on two workers used 1.17× tokio's CPU per
-//! request with moves, 0.95× without (docs/BENCHMARKS.md, B9).
+//! tasks are stolen often: hyper on two workers used 1.09–1.19× tokio's CPU
+//! per request with moves, 0.98–1.05× without (docs/BENCHMARKS.md, "sockets
+//! stay put").
 
 mod registration;
 mod scheduled_io;

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Server CPU per request of kiwi-bench servers built from different commits,
+# and tokio, side by side: many short alternating runs and their medians,
+# which on this noisy 2-core machine resolve differences that B9's three
+# rounds cannot.
+#
+#   scripts/cpu-ab.sh ROUNDS APP WORKERS LABEL=KIWI_BENCH_BINARY ...
+#
+# APP is a `kiwi-bench server` app (hyper, axum, http, ...). A label named
+# `tokio` runs the tokio server of its binary; any other label runs kiwi's.
+# Each run: the server (on CPU 0 for one worker, CPUs 0-1 for two), a 1 s
+# warm-up, then `wrk -t1 -c256 -d3s` (on CPU 1, or unpinned for two workers),
+# with the server's utime+stime read from /proc around the 3 s. Example, the
+# commit before a change against the change and tokio:
+#
+#   git worktree add /tmp/before HEAD~1
+#   (cd /tmp/before && CARGO_TARGET_DIR=$PWD/../before-target cargo build --release -p kiwi-bench)
+#   cargo build --release -p kiwi-bench
+#   scripts/cpu-ab.sh 12 hyper 2 before=/tmp/before-target/release/kiwi-bench \
+#       after=target/release/kiwi-bench tokio=target/release/kiwi-bench
+set -euo pipefail
+[ $# -ge 4 ] || { sed -n 2,21p "$0"; exit 2; }
+rounds=$1 app=$2 workers=$3
+shift 3
+command -v wrk >/dev/null || { echo "wrk is not installed" >&2; exit 2; }
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+server_cpus=0 wrk_cpus=1
+if [ "$workers" -gt 1 ]; then server_cpus=0,1 wrk_cpus=0,1; fi
+
+# One run: prints "label requests cpu_us_per_request".
+run() {
+    local label=$1 bin=$2 rt=kiwi
+    [ "$label" = tokio ] && rt=tokio
+    local port=$((20000 + RANDOM % 20000))
+    sleep 30 | taskset -c $server_cpus "$bin" server $rt "$app" "$workers" $port >/dev/null 2>&1 &
+    local pid=""
+    for _ in $(seq 1 50); do
+        pid=$(pgrep -f "server $rt $app $workers $port" | head -1) && break
+        sleep 0.1
+    done
+    sleep 0.5
+    taskset -c 1 wrk -t1 -c256 -d1s "http://127.0.0.1:$port/" >/dev/null
+    local t0 t1 req
+    t0=$(awk '{print $14 + $15}' /proc/"$pid"/stat)
+    req=$(taskset -c $wrk_cpus wrk -t1 -c256 -d3s "http://127.0.0.1:$port/" |
+        awk '/requests in/ {print $1}')
+    t1=$(awk '{print $14 + $15}' /proc/"$pid"/stat)
+    kill "$pid"
+    wait 2>/dev/null || true
+    local hz
+    hz=$(getconf CLK_TCK)
+    awk -v l="$label" -v r="$req" -v t=$((t1 - t0)) -v hz="$hz" \
+        'BEGIN { if (r > 0) printf "%s %d %.3f\n", l, r, t * 1e6 / hz / r }'
+}
+
+for i in $(seq 1 "$rounds"); do
+    for pair in "$@"; do
+        run "${pair%%=*}" "${pair#*=}" >>"$out"
+    done
+    echo "round $i/$rounds done" >&2
+done
+python3 - "$out" <<'PY'
+import statistics as st, sys
+rows = {}
+for line in open(sys.argv[1]):
+    label, req, cpu = line.split()
+    rows.setdefault(label, []).append(float(cpu))
+base = st.median(rows["tokio"]) if "tokio" in rows else None
+for label, v in rows.items():
+    ratio = f"  {st.median(v) / base:.3f}x tokio" if base else ""
+    print(f"{label:8} runs {len(v):2}  median {st.median(v):.2f} us/req"
+          f"  range {min(v):.2f}-{max(v):.2f}{ratio}")
+PY
