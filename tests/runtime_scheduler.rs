@@ -1,5 +1,5 @@
 //! The multi-worker scheduler: where a spawn goes, who steals, what never
-//! moves, and sockets that follow a stolen task.
+//! moves, and the sockets of a stolen task when their worker is stuck.
 
 mod util;
 
@@ -369,5 +369,104 @@ fn a_stolen_tasks_sockets_do_not_wait_for_a_blocked_worker() {
             return;
         }
         panic!("in 10 attempts the blocked worker never held two handlers");
+    });
+}
+
+/// The rescue when no worker is parked: one worker is blocked for 200 ms
+/// inside a poll while the other is kept busy by tasks that only yield (so it
+/// never parks, and no watcher exists). A connection whose socket is
+/// registered with the blocked worker must still get its echo promptly: the
+/// busy worker looks at its sibling's reactor at its fairness ticks and
+/// rescues it (`runtime/src/worker/rescue.rs`).
+#[test]
+fn a_busy_worker_rescues_a_blocked_siblings_sockets() {
+    with_deadline(60, || {
+        for attempt in 0..10 {
+            let rt = kiwi::Builder::new().workers(2).build().unwrap();
+            let listener = rt.block_on(AsyncTcpListener::bind("127.0.0.1:0")).unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (blocking, stop) = (
+                Arc::new(AtomicBool::new(false)),
+                Arc::new(AtomicBool::new(false)),
+            );
+            let (b, st) = (blocking.clone(), stop.clone());
+            let started = blocking.clone();
+            let client = std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let mut buf = [0u8; 1];
+                s.write_all(b"a").unwrap();
+                s.read_exact(&mut buf).unwrap();
+                while !started.load(Ordering::Acquire) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+                let t0 = Instant::now();
+                s.write_all(b"b").unwrap();
+                s.read_exact(&mut buf).unwrap();
+                t0.elapsed()
+            });
+            // (worker that registered the socket, worker that blocked,
+            //  workers the yielders ran on, worker that served the echo)
+            let seen = Arc::new(Mutex::new((
+                String::new(),
+                String::new(),
+                HashSet::new(),
+                String::new(),
+            )));
+            let s2 = seen.clone();
+            rt.block_on(async move {
+                let (mut conn, _) = listener.accept().await.unwrap();
+                let handler = kiwi::spawn(async move {
+                    let mut buf = [0u8; 1];
+                    conn.read_exact(&mut buf).await.unwrap();
+                    s2.lock().unwrap().0 = thread_name();
+                    conn.write_all(&buf).await.unwrap();
+                    // Block this worker from a task of its own, after
+                    // giving the other worker tasks that keep it busy.
+                    let (s3, b2, st2) = (s2.clone(), b.clone(), st.clone());
+                    drop(kiwi::spawn(async move {
+                        for _ in 0..4 {
+                            let (s4, st3) = (s3.clone(), st2.clone());
+                            drop(kiwi::spawn(async move {
+                                while !st3.load(Ordering::Acquire) {
+                                    s4.lock().unwrap().2.insert(thread_name());
+                                    kiwi::yield_now().await;
+                                }
+                            }));
+                        }
+                        // Let the sibling steal some yielders first.
+                        spin(Duration::from_millis(5));
+                        s3.lock().unwrap().1 = thread_name();
+                        b2.store(true, Ordering::Release);
+                        spin(Duration::from_millis(200));
+                    }));
+                    conn.read_exact(&mut buf).await.unwrap();
+                    s2.lock().unwrap().3 = thread_name();
+                    conn.write_all(&buf).await.unwrap();
+                });
+                handler.await.unwrap();
+            });
+            let rtt = client.join().unwrap();
+            stop.store(true, Ordering::Release);
+            let (registered, blocked, yielders, served) = seen.lock().unwrap().clone();
+            let m = rt.handle().metrics();
+            let rescues: u64 = (0..2).map(|i| m.worker(i).reactor_rescues()).sum();
+            drop(rt);
+            if registered != blocked || !yielders.iter().any(|w| *w != blocked) {
+                continue; // the layout this test needs did not happen
+            }
+            assert_ne!(
+                served, blocked,
+                "attempt {attempt}: served by the blocked worker"
+            );
+            assert!(rescues >= 1, "attempt {attempt}: no rescue");
+            assert!(
+                rtt < Duration::from_millis(120),
+                "attempt {attempt}: the echo waited {rtt:?} for a blocked worker"
+            );
+            return;
+        }
+        panic!("in 10 attempts the socket never sat on the blocked worker with the other one busy");
     });
 }
