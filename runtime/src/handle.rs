@@ -48,7 +48,7 @@ pub(crate) struct Inner {
     /// Polls between a worker's fairness looks (`Builder::event_interval`).
     pub(crate) event_interval: u32,
     /// Held by the one idle worker that watches for stuck siblings.
-    pub(crate) watch: crate::worker::rescue::Watch,
+    pub(crate) watcher: crate::worker::rescue::Watcher,
 }
 
 impl Handle {
@@ -71,7 +71,7 @@ impl Handle {
                 blocking: Arc::new(Pool::new(blocking)),
                 event_interval,
                 io_metrics: Arc::new(IoMetrics::default()),
-                watch: Default::default(),
+                watcher: Default::default(),
             }),
         }
     }

@@ -157,7 +157,8 @@ impl Worker {
         };
         // The watcher (rescue.rs) sleeps at most RESCUE_AFTER while a sibling
         // is awake.
-        let timeout = match (timeout, self.start_watch(siblings.awake)) {
+        let watch = self.start_watch(siblings.awake);
+        let timeout = match (timeout, watch.limit()) {
             (Some(t), Some(w)) => Some(t.min(w)),
             (t, w) => t.or(w),
         };
@@ -185,14 +186,14 @@ impl Worker {
             if self.shared.handshake.unpark() {
                 self.take_remote();
             }
-            self.end_watch();
+            watch.end();
             self.fire_timers();
         } else {
             // Work (or a stop, or a root wake) arrived first; `try_park`
             // consumed the notification, so drain now.
             self.leave_idle(shares);
             self.take_remote();
-            self.end_watch();
+            watch.end();
         }
     }
 

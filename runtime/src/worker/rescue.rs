@@ -53,13 +53,11 @@ pub(crate) const RESCUE_AFTER: Duration = Duration::from_millis(2);
 /// The runtime-wide "somebody is watching" flag: at most one parked worker
 /// wakes up periodically, however many workers there are.
 #[derive(Debug, Default)]
-pub(crate) struct Watch(AtomicBool);
+pub(crate) struct Watcher(AtomicBool);
 
-/// A worker's side: whether it holds the watch, and per sibling the turn
-/// count it last saw and since when.
+/// A worker's side: per sibling, the turn count it last saw and since when.
 #[derive(Debug, Default)]
 pub(crate) struct Watching {
-    holds: Cell<bool>,
     seen: RefCell<Vec<(u64, Instant)>>,
     /// The sibling the next fairness tick looks at.
     cursor: Cell<usize>,
@@ -125,24 +123,52 @@ impl Worker {
     }
 
     /// Called just before parking: becomes the watcher if nobody is and a
-    /// sibling is awake, and then returns the longest the park may last.
-    pub(super) fn start_watch(&self, sibling_awake: bool) -> Option<Duration> {
-        if !sibling_awake || self.handle.inner.watch.0.swap(true, Ordering::AcqRel) {
-            return None;
-        }
-        self.watching.holds.set(true);
-        Some(RESCUE_AFTER)
-    }
-
-    /// Called after the park: gives the watch up (the next worker to park
-    /// takes it), and looks at the siblings if this worker was watching.
-    pub(super) fn end_watch(&self) {
-        if self.watching.holds.replace(false) {
-            self.handle.inner.watch.0.store(false, Ordering::Release);
-            self.check_siblings(Instant::now());
+    /// sibling is awake. The returned guard says how long the park may last,
+    /// and gives the watch up when dropped, even by a panic in the park.
+    pub(super) fn start_watch(&self, sibling_awake: bool) -> Watch<'_> {
+        let holds = sibling_awake && !self.handle.inner.watcher.0.swap(true, Ordering::AcqRel);
+        Watch {
+            worker: self,
+            holds,
         }
     }
+}
 
+/// A park's hold on the runtime's watch (see [`Worker::start_watch`]).
+pub(super) struct Watch<'a> {
+    worker: &'a Worker,
+    holds: bool,
+}
+
+impl Watch<'_> {
+    /// The longest the park may last: [`RESCUE_AFTER`] for the watcher.
+    pub(super) fn limit(&self) -> Option<Duration> {
+        self.holds.then_some(RESCUE_AFTER)
+    }
+
+    /// After the park: gives the watch up (the next worker to park takes
+    /// it), and looks at the siblings if this worker was watching.
+    pub(super) fn end(self) {
+        if self.holds {
+            self.worker.check_siblings(Instant::now());
+        }
+    }
+}
+
+impl Drop for Watch<'_> {
+    fn drop(&mut self) {
+        if self.holds {
+            self.worker
+                .handle
+                .inner
+                .watcher
+                .0
+                .store(false, Ordering::Release);
+        }
+    }
+}
+
+impl Worker {
     /// Takes a stuck sibling's events; true if any woke a task (which this
     /// worker now runs).
     fn rescue(&self, owner: &WorkerRemote) -> bool {
