@@ -249,7 +249,10 @@ fn local_tasks_are_never_stolen() {
 /// that blocks its worker for 200 ms. Returns, per connection, the thread that
 /// registered it, the thread that served it during the block, and the round
 /// trip time its client measured then; and the blocked worker's thread.
-fn blocked_worker_scenario(conns: usize) -> (Vec<(String, String, Duration)>, String, u64) {
+fn blocked_worker_scenario(
+    conns: usize,
+    age: Duration,
+) -> (Vec<(String, String, Duration)>, String, u64, u64) {
     let rt = kiwi::Builder::new().workers(2).build().unwrap();
     let listener = rt.block_on(AsyncTcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap();
@@ -302,6 +305,8 @@ fn blocked_worker_scenario(conns: usize) -> (Vec<(String, String, Duration)>, St
             while r.load(Ordering::SeqCst) < conns {
                 kiwi::time::sleep(Duration::from_millis(1)).await;
             }
+            // How old the registrations are when their tasks are stolen.
+            kiwi::time::sleep(age).await;
             // Wake every handler from here, then block this worker: the
             // handlers that live here are queued on it, and the other worker
             // must steal them to serve their clients.
@@ -318,17 +323,14 @@ fn blocked_worker_scenario(conns: usize) -> (Vec<(String, String, Duration)>, St
     let rtts: Vec<Duration> = clients.into_iter().map(|c| c.join().unwrap()).collect();
     let seen = seen.lock().unwrap().clone();
     let m = rt.handle().metrics();
-    // The sockets stay with the blocked worker's reactor; the other worker
-    // serves them by rescuing it (runtime/src/worker/rescue.rs).
-    let moves: u64 = (0..2).map(|i| m.worker(i).registration_moves()).sum();
-    assert_eq!(moves, 0, "a stolen task's socket moved epolls");
+    let moves = (0..2).map(|i| m.worker(i).registration_moves()).sum();
     let rescues = (0..2).map(|i| m.worker(i).reactor_rescues()).sum();
     let runs = seen
         .into_iter()
         .zip(rtts)
         .map(|((reg, served), rtt)| (reg, served, rtt))
         .collect();
-    (runs, blocked, rescues)
+    (runs, blocked, moves, rescues)
 }
 
 /// Issue 11, item 5: while one worker is blocked for 200 ms inside a poll,
@@ -345,7 +347,8 @@ fn blocked_worker_scenario(conns: usize) -> (Vec<(String, String, Duration)>, St
 fn a_stolen_tasks_sockets_do_not_wait_for_a_blocked_worker() {
     with_deadline(60, || {
         for attempt in 0..10 {
-            let (runs, blocked, rescues) = blocked_worker_scenario(8);
+            let t0 = Instant::now();
+            let (runs, blocked, moves, rescues) = blocked_worker_scenario(8, Duration::ZERO);
             let stuck_there = runs.iter().filter(|(reg, _, _)| *reg == blocked).count();
             if stuck_there < 2 {
                 continue; // the other worker had them from the start
@@ -366,9 +369,49 @@ fn a_stolen_tasks_sockets_do_not_wait_for_a_blocked_worker() {
                 );
             }
             assert!(rescues >= 1, "served without a rescue: {runs:?}");
+            // The sockets stayed with the blocked worker's reactor (a
+            // registration younger than FOLLOW_AFTER, 1 s, never moves).
+            if t0.elapsed() < Duration::from_millis(900) {
+                assert_eq!(moves, 0, "a stolen task's socket moved epolls");
+            }
             return;
         }
         panic!("in 10 attempts the blocked worker never held two handlers");
+    });
+}
+
+/// A registration older than a second follows the task that made it: the
+/// handlers of the blocked-worker scenario, stolen 1.1 s after they
+/// registered, take their sockets to the thief's reactor (so a connection
+/// first polled on a busy worker is not tied to it for life), and their
+/// echoes are not delayed.
+#[test]
+fn a_stolen_tasks_old_sockets_follow_it() {
+    with_deadline(60, || {
+        for attempt in 0..10 {
+            let age = Duration::from_millis(1100);
+            let (runs, blocked, moves, _) = blocked_worker_scenario(8, age);
+            let moved: Vec<_> = runs
+                .iter()
+                .filter(|(reg, served, _)| *reg == blocked && *served != blocked)
+                .collect();
+            if moved.is_empty() {
+                continue; // no handler of the blocked worker was stolen
+            }
+            assert!(
+                moves >= moved.len() as u64,
+                "attempt {attempt}: {} stolen handlers, {moves} registration moves",
+                moved.len()
+            );
+            for (reg, served, rtt) in &moved {
+                assert!(
+                    *rtt < Duration::from_millis(120),
+                    "a handler registered on {reg} and served on {served} waited {rtt:?}"
+                );
+            }
+            return;
+        }
+        panic!("in 10 attempts no handler of the blocked worker was stolen");
     });
 }
 

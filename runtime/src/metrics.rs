@@ -140,9 +140,10 @@ impl WorkerMetrics {
     }
 
     /// Descriptors that moved their registration to this worker's reactor:
-    /// from a `block_on` thread's, or from a reactor whose worker has exited.
-    /// (A stolen task's sockets stay where they are: see
-    /// [`reactor_rescues`](WorkerMetrics::reactor_rescues).)
+    /// from a `block_on` thread's, from a reactor whose worker has exited, or
+    /// following the task that registered them, stolen here at least a second
+    /// after it registered them (a steal before that leaves them where they
+    /// are: see [`reactor_rescues`](WorkerMetrics::reactor_rescues)).
     pub fn registration_moves(&self) -> u64 {
         self.registration_moves.load(Ordering::Relaxed)
     }

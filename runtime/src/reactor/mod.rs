@@ -11,14 +11,19 @@
 //! output buffer here: muduo's `handleWrite`). The wakers push the tasks onto the
 //! run queue; nothing is polled from inside the reactor.
 //!
-//! Registrations hold a `Weak` to their reactor. A socket polled on another
-//! worker (by a stolen task, by the other half of a split stream) stays where
-//! it is: the wakes of a worker's reactor put their tasks on that worker
-//! (`worker/schedule.rs`), so a stolen task comes back with its next edge, and
-//! nothing ever ping-pongs between epolls. Only two things move a socket to
-//! the polling thread's reactor, `EPOLL_CTL_DEL` then `EPOLL_CTL_ADD` (which
-//! reports the current readiness, so no edge is lost): its reactor is gone,
-//! or belongs to a `block_on` thread, which will stop polling it soon.
+//! Registrations hold a `Weak` to their reactor, the id of the task that
+//! registered them, and when. A socket polled on another worker (by a stolen
+//! task, by the other half of a split stream) stays where it is: the wakes
+//! of a worker's reactor put their tasks on that worker (`worker/schedule.rs`),
+//! so a stolen task comes back with its next edge, and nothing ping-pongs
+//! between epolls. Three things move a socket to the polling thread's
+//! reactor, `EPOLL_CTL_DEL` then `EPOLL_CTL_ADD` (which reports the current
+//! readiness, so no edge is lost): its reactor is gone; it belongs to a
+//! `block_on` thread, which will stop polling it soon; or the poller is the
+//! task that registered it, at least `FOLLOW_AFTER`
+//! (1 s) later. That last one is for balance over time: a connection first
+//! polled on a busy worker is not tied to it for life, yet a socket moves at
+//! most once a second, however often its task is stolen.
 //!
 //! A worker stuck in one long poll does not turn its reactor; an idle sibling
 //! then does it for it ([`Reactor::rescue`], `worker/rescue.rs`).

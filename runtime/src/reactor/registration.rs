@@ -14,6 +14,14 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use super::scheduled_io::{Direction, Location, ReadyEvent, ScheduledIo, WaiterKey};
+
+/// How long a socket stays with the reactor that registered it before the
+/// task that registered it, polling it from another worker, takes it along.
+/// Sooner, and steals would drag sockets back and forth between epolls (two
+/// `epoll_ctl` each; under two workers' HTTP load that cost 10-20 % of the
+/// CPU per request); never, and a connection accepted on a busy worker would
+/// stay there for life, its work rebalanced only by a steal per event.
+pub(crate) const FOLLOW_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 use crate::{context, coop};
 
 /// What the reactor holds for a registered descriptor.
@@ -109,8 +117,9 @@ impl<S: Source> Registration<S> {
     }
 
     /// Registers with the current thread's reactor, or moves there when the old
-    /// reactor is gone or belongs to a `block_on` thread (see the module docs
-    /// of `reactor`).
+    /// reactor is gone or belongs to a `block_on` thread, or when the task
+    /// that registered it polls it here and has been registered there for
+    /// [`FOLLOW_AFTER`] (see the module docs of `reactor`).
     ///
     /// # Panics
     ///
@@ -123,15 +132,21 @@ impl<S: Source> Registration<S> {
             if current_id != 0 && io.reactor_id.load(Ordering::Relaxed) == current_id {
                 return Ok(()); // the common case: registered right here
             }
+            let task = crate::task::try_id().map_or(0, |id| id.as_u64());
             let mut loc = io.location.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(old) = loc.as_ref() {
                 if let Some(reactor) = old.reactor.upgrade() {
                     // A worker's reactor keeps its sockets, whoever polls them
                     // (a stolen task, the other half of a split stream): its
-                    // edges wake those tasks onto that worker, and an idle
-                    // sibling rescues them if it stops turning (module docs).
-                    let stays =
-                        reactor.id == current_id || current.is_none() || !reactor.is_block_on;
+                    // edges wake those tasks onto that worker, and a sibling
+                    // rescues them if it stops turning. Only the task that
+                    // registered it, polling it elsewhere after FOLLOW_AFTER,
+                    // takes it along (module docs).
+                    let follows_its_task =
+                        old.task != 0 && old.task == task && old.since.elapsed() >= FOLLOW_AFTER;
+                    let stays = reactor.id == current_id
+                        || current.is_none()
+                        || !(reactor.is_block_on || follows_its_task);
                     if stays {
                         return Ok(());
                     }
@@ -156,6 +171,8 @@ impl<S: Source> Registration<S> {
             *loc = Some(Location {
                 reactor: Arc::downgrade(current),
                 token,
+                task,
+                since: std::time::Instant::now(),
             });
             io.reactor_id.store(current.id, Ordering::Relaxed);
             Ok(())

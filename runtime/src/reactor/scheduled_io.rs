@@ -96,6 +96,11 @@ pub struct ScheduledIo {
 pub(crate) struct Location {
     pub(crate) reactor: Weak<Reactor>,
     pub(crate) token: u64,
+    /// The task that registered it there (its id, 0 outside a task), and
+    /// when: a task stolen for good takes its sockets along, at most once
+    /// per [`FOLLOW_AFTER`](super::registration::FOLLOW_AFTER).
+    pub(crate) task: u64,
+    pub(crate) since: std::time::Instant,
 }
 
 /// One direction's waiters: a slot per future that holds a [`WaiterKey`]; its
