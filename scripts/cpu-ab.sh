@@ -47,6 +47,7 @@ run() {
         awk '/requests in/ {print $1}')
     t1=$(awk '{print $14 + $15}' /proc/"$pid"/stat)
     kill "$pid"
+    pkill -P $$ -x sleep || true # the server's stdin, which would live 30 s
     wait 2>/dev/null || true
     local hz
     hz=$(getconf CLK_TCK)
