@@ -64,6 +64,7 @@ pub(crate) struct Watching {
 }
 
 /// What [`Worker::check_siblings`] found.
+#[derive(Default)]
 pub(super) struct Check {
     /// A sibling runs tasks (it is worth watching).
     pub(super) awake: bool,
@@ -75,10 +76,7 @@ impl Worker {
     /// Notes every sibling's turn count, and rescues those whose count has
     /// been even and unchanged for [`RESCUE_AFTER`].
     pub(super) fn check_siblings(&self, now: Instant) -> Check {
-        let mut check = Check {
-            awake: false,
-            rescued: false,
-        };
+        let mut check = Check::default();
         if self.shares() {
             for i in 0..self.handle.inner.workers.len() {
                 self.check_sibling(i, now, &mut check);
@@ -94,10 +92,7 @@ impl Worker {
         let n = self.handle.inner.workers.len();
         let i = (self.watching.cursor.get() + 1) % n;
         self.watching.cursor.set(i);
-        let mut check = Check {
-            awake: false,
-            rescued: false,
-        };
+        let mut check = Check::default();
         self.check_sibling(i, Instant::now(), &mut check);
     }
 
