@@ -382,3 +382,98 @@ fn task_completes_during_shutdown_instead_of_being_cancelled() {
         );
     });
 }
+
+/// A `Send` task enters the runtime's registry only at its first `Pending`
+/// (`task::new_send_unbound`), so a task never polled is reachable only
+/// through its queue entry. Shutdown must drop such futures too, exactly once,
+/// wherever the entry waits: a worker's next-to-run slot, its ring, the shared
+/// overflow queue (a ring holds 256), and the remote queues of spawns from
+/// outside. Both workers are held inside a task while the runtime is dropped,
+/// so none of the 1,000 tasks is ever polled.
+#[test]
+fn never_polled_tasks_in_every_queue_are_dropped_once_at_shutdown() {
+    let _serial = serial();
+    with_deadline(60, || {
+        const INSIDE: usize = 350; // per worker: slot, ring, and overflow
+        const OUTSIDE: usize = 300;
+        let total = 2 * INSIDE + OUTSIDE;
+        let drops: Arc<Vec<AtomicU32>> = Arc::new((0..total).map(|_| AtomicU32::new(0)).collect());
+        let polled = Arc::new(AtomicUsize::new(0));
+        struct Counted(usize, Arc<Vec<AtomicU32>>);
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.1[self.0].fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let task = |id: usize| {
+            let counted = Counted(id, drops.clone());
+            let polled = polled.clone();
+            async move {
+                let _counted = counted;
+                polled.fetch_add(1, Ordering::SeqCst);
+            }
+        };
+
+        let rt = kiwi::Builder::new().workers(2).build().unwrap();
+        let both_in = Arc::new(std::sync::Barrier::new(3));
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let release_rx = Arc::new(Mutex::new(release_rx));
+        let mut handles = Vec::new();
+        let (inner_tx, inner_rx) = std::sync::mpsc::channel();
+        for w in 0..2 {
+            // Spawned from outside: one to each worker's remote queue, which
+            // nobody steals from, so each holds its own worker.
+            let (both_in, release_rx, inner_tx) =
+                (both_in.clone(), release_rx.clone(), inner_tx.clone());
+            let spawn_inside: Vec<_> = (0..INSIDE).map(|i| task(w * INSIDE + i)).collect();
+            handles.push(rt.spawn(async move {
+                both_in.wait();
+                let inner: Vec<_> = spawn_inside.into_iter().map(kiwi::spawn).collect();
+                inner_tx.send(inner).unwrap();
+                // Holds this worker until the runtime is being dropped.
+                let _ = release_rx.lock().unwrap().recv();
+            }));
+        }
+        both_in.wait();
+        handles.extend((0..OUTSIDE).map(|i| rt.spawn(task(2 * INSIDE + i))));
+        for _ in 0..2 {
+            handles.extend(inner_rx.recv().unwrap());
+        }
+        // Let go of the workers only once the drop below has closed the runtime.
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            drop(release_tx);
+        });
+        drop(rt);
+        releaser.join().unwrap();
+
+        assert_eq!(
+            polled.load(Ordering::SeqCst),
+            0,
+            "a task ran after shutdown began"
+        );
+        let wrong: Vec<_> = (0..total)
+            .map(|i| (i, drops[i].load(Ordering::SeqCst)))
+            .filter(|&(_, n)| n != 1)
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "{} futures not dropped exactly once; the first (id, drops): {:?}",
+            wrong.len(),
+            &wrong[..wrong.len().min(8)]
+        );
+        let results = kiwi::block_on(async move {
+            let mut out = Vec::new();
+            for h in handles {
+                out.push(h.await);
+            }
+            out
+        });
+        // The two holders completed; every other task was cancelled.
+        let cancelled = results
+            .iter()
+            .filter(|r| r.as_ref().is_err_and(|e| e.is_cancelled()))
+            .count();
+        assert_eq!(cancelled, total);
+    });
+}

@@ -9,7 +9,7 @@ use crate::blocking::{Pool, PoolConfig};
 use crate::metrics::{bump, IoMetrics, RuntimeMetrics};
 use crate::task::registry::Shards;
 use crate::task::ring::Inject;
-use crate::task::{new_send, JoinHandle};
+use crate::task::{new_send_unbound, JoinHandle};
 use crate::worker::idle::Idle;
 use crate::worker::{start, SendTask, WorkerRemote};
 use crate::{context, trace};
@@ -138,27 +138,14 @@ impl Handle {
                 Some(w) => w.shared.index,
                 None => self.next_worker(),
             };
-            let (registered, task, join) = new_send(future, self.clone(), owner);
+            // The task enters the registry at its first `Pending`, on the
+            // worker that polls it (`task::new_send_unbound`): a spawn takes
+            // no registry lock, and a task done in one poll never does.
+            let (task, join) = new_send_unbound(future, self.clone(), owner);
             if trace::enabled() {
                 trace::record(trace::Kind::Spawn, task.header().id.as_u64(), 0, 0);
             }
             if inner.closed.load(Ordering::Acquire) {
-                drop(registered);
-                task.shutdown();
-                return join;
-            }
-            let refused = match here {
-                // Alone in its pool, a worker polls every task itself: its own
-                // registry needs no lock.
-                Some(w) if w.solo() => {
-                    w.registry.borrow_mut().insert(registered);
-                    None
-                }
-                _ => inner.registry.insert(registered).err(),
-            };
-            if let Some(registered) = refused {
-                // The registry closed: the runtime is shutting down.
-                drop(registered);
                 task.shutdown();
                 return join;
             }
@@ -173,9 +160,11 @@ impl Handle {
                         .metrics
                         .spawned_from_outside
                         .fetch_add(1, Ordering::Relaxed);
-                    // Refused only by a worker that has shut down, after the
-                    // registry was drained: the future was dropped there.
-                    drop(target.push_remote(task));
+                    // Refused only by a worker that has shut down: nobody
+                    // will run the entry, so its future is dropped here.
+                    if let Err(task) = target.push_remote(task) {
+                        task.shutdown();
+                    }
                 }
             }
             join

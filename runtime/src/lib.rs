@@ -13,12 +13,13 @@
 //!
 //! # The life of a task
 //!
-//! [`spawn`] allocates the task (one block: header, future, output), enters
-//! it in the runtime's registry, and queues it: on a worker, in that worker's
-//! next-to-run slot; from anywhere else, on the workers in turn. The worker
-//! polls it; the future registers its waker with whatever it waits for — a
-//! socket's readiness in the reactor, a timer in the wheel, a channel — and
-//! returns `Pending`. When the kernel reports an edge on that socket,
+//! [`spawn`] allocates the task (one block: header, future, output) and
+//! queues it: on a worker, in that worker's next-to-run slot; from anywhere
+//! else, on the workers in turn. The worker polls it; the future registers its
+//! waker with whatever it waits for — a socket's readiness in the reactor, a
+//! timer in the wheel, a channel — and returns `Pending`. Only then does the
+//! task enter the runtime's registry, where shutdown can find it while it sits
+//! idle in no queue (a task done in its first poll never enters it). When the kernel reports an edge on that socket,
 //! `epoll_wait` returns on the worker, the reactor records the edge and calls
 //! the stored waker, and the task goes back on a run queue: the worker's own
 //! if the wake happened on it (no lock, no syscall), the worker's remote

@@ -17,7 +17,7 @@ use loom::thread;
 
 use super::raw::Header;
 use super::registry::Shards;
-use super::{new_task, waker_task_id, JoinHandle, Notified, Schedule, Task};
+use super::{new_send_unbound, new_task, waker_task_id, JoinHandle, Notified, Schedule, Task};
 
 /// Counts what happened to one task.
 #[derive(Default)]
@@ -48,11 +48,16 @@ impl Schedule for Sched {
         self.schedule(task);
     }
     fn release(&self, task: NonNull<Header>) -> bool {
-        self.owner
-            .registry
-            .remove(task)
-            .map(Task::into_raw)
-            .is_some()
+        super::registry::take_unregistered(task)
+            || self
+                .owner
+                .registry
+                .remove(task)
+                .map(Task::into_raw)
+                .is_some()
+    }
+    fn bind(&self, task: Task) -> Result<(), Task> {
+        self.owner.registry.insert(task)
     }
 }
 
@@ -101,12 +106,21 @@ impl Drop for TwoPolls {
     }
 }
 
-fn setup() -> (
+type Setup = (
     Arc<Owner>,
     Arc<Log>,
     Arc<Mutex<Option<Waker>>>,
     JoinHandle<Output>,
-) {
+);
+
+fn setup() -> Setup {
+    setup_with(true)
+}
+
+/// `registered`: the spawner registers the task (a local task, as
+/// `spawn_local` does); otherwise it is made unbound and enters the registry
+/// at its first `Pending` (a `Send` task, as `Handle::spawn` does).
+fn setup_with(registered: bool) -> Setup {
     let owner = Arc::new(Owner {
         queue: Mutex::new(Vec::new()),
         registry: Shards::new(1),
@@ -120,19 +134,19 @@ fn setup() -> (
         log: log.clone(),
         owner: owner.clone(),
     };
-    // SAFETY: everything runs under loom's model; the owner is this thread.
-    let (registered, notified, join) = unsafe {
-        new_task(
-            fut,
-            Sched {
-                owner: owner.clone(),
-                log: log.clone(),
-            },
-            0,
-        )
+    let sched = Sched {
+        owner: owner.clone(),
+        log: log.clone(),
     };
-    // The spawner registers the task before queuing it.
-    assert!(owner.registry.insert(registered).is_ok());
+    let (notified, join) = if registered {
+        // SAFETY: everything runs under loom's model; the owner is this thread.
+        let (registered, notified, join) = unsafe { new_task(fut, sched, 0) };
+        // The spawner registers the task before queuing it.
+        assert!(owner.registry.insert(registered).is_ok());
+        (notified, join)
+    } else {
+        new_send_unbound(fut, sched, 0)
+    };
     owner.queue.lock().unwrap().push(notified);
     (owner, log, waker_out, join)
 }
@@ -340,6 +354,36 @@ fn loom_registry_remove_races_shutdown_drain() {
         }
         drop(join);
         assert_eq!(log.future_drops.load(Ordering::SeqCst), 1);
+        assert_eq!(log.freed.load(Ordering::SeqCst), 1);
+    });
+}
+
+/// An unbound task's first `Pending` enters the registry while another
+/// thread closes and drains it for shutdown: either the drain finds the task
+/// (and cancels it, now or when the poll ends) or the closed registry
+/// refuses it (and the poller cancels it). Either way the future is dropped
+/// exactly once, with no further poll, and the task is freed exactly once.
+#[test]
+fn loom_unbound_first_pending_races_shutdown_drain() {
+    loom::model(|| {
+        let (owner, log, waker_out, mut join) = setup_with(false);
+        let drainer = {
+            let owner = owner.clone();
+            thread::spawn(move || {
+                for task in owner.registry.close_and_drain() {
+                    task.shutdown();
+                }
+            })
+        };
+        run_owner(&owner);
+        drainer.join().unwrap();
+        assert_eq!(log.future_drops.load(Ordering::SeqCst), 1);
+        match noop_poll(&mut join) {
+            Poll::Ready(Err(e)) => assert!(e.is_cancelled()),
+            _ => panic!("the task was not cancelled"),
+        }
+        drop(waker_out.lock().unwrap().take());
+        drop(join);
         assert_eq!(log.freed.load(Ordering::SeqCst), 1);
     });
 }

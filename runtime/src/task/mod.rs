@@ -17,14 +17,17 @@
 //! # The life of a task
 //!
 //! `spawn(future)` allocates one block holding a header, the scheduler and the
-//! future (see `raw.rs` for the layout). The block starts with two references,
-//! the [`JoinHandle`]'s and a run-queue entry's (`Notified`), and with
-//! `NOTIFIED` set: it is already queued. Before the entry is queued, the spawner
-//! puts a third reference in a *registry* (`registry.rs`): the runtime's sharded
-//! one for a `Send` task, the worker's own for a local one. The registry keeps
-//! it for as long as the future lives; that is how shutdown finds a task
-//! nothing else points to (one parked on `pending()`, or whose only waker sits
-//! in a forgotten channel).
+//! future (see `raw.rs` for the layout). The block starts with three
+//! references, the [`JoinHandle`]'s, a run-queue entry's (`Notified`), and
+//! one for a *registry* (`registry.rs`), and with `NOTIFIED` set: it is
+//! already queued. A registry keeps its reference for as long as the future
+//! lives; that is how shutdown finds a task nothing else points to (one parked
+//! on `pending()`, or whose only waker sits in a forgotten channel). A local
+//! task enters its worker's registry at spawn. A `Send` task enters the
+//! runtime's sharded one only at its first `Pending` ([`new_send_unbound`]):
+//! before that it is always in a run queue or being polled, where shutdown
+//! finds it too, so a spawn takes no lock and a task done in one poll never
+//! enters a registry at all.
 //!
 //! A worker pops the entry and calls `Notified::run`. The poll gets a
 //! `Context` whose waker borrows the entry's reference, and returns `Pending`
@@ -42,7 +45,7 @@
 //! |---|---|---|
 //! | [`JoinHandle`] / [`AbortHandle`] | one each | the handle is dropped |
 //! | `Notified` (queue entry) | at most one | the poll finishes (or is handed to the next entry) |
-//! | registry | one, from spawn | the future is gone (completion, cancellation, shutdown) |
+//! | registry | one, from spawn (the task's own until its first `Pending`, for a `Send` task) | the future is gone (completion, cancellation, shutdown) |
 //! | `Waker` | one each | the waker is dropped, or consumed by `wake` |
 //!
 //! # Who may touch what
@@ -57,7 +60,8 @@
 //!   `JoinHandle` (or to the poller, if the handle is gone; see `state.rs`).
 //! - The join-waker cell is handed back and forth by the `JOIN_WAKER` bit.
 //! - The registry slot index is read and written only by the registry holding
-//!   the task (under its shard lock, or on the owner's thread).
+//!   the task (under its shard lock, or on the owner's thread), or, while the
+//!   task is in none (`UNREGISTERED`), by the holder of `RUNNING`.
 //! - The id never changes; anyone holding a reference may read it.
 //!
 //! # Why the unsafe code is sound
@@ -105,7 +109,17 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
 
     /// Called once the future is gone: leave the registry. Returns true if the
     /// registry held a reference, which the caller then drops with its own.
+    /// For a task that never entered one (`UNREGISTERED`, see
+    /// [`registry::take_unregistered`]), the task's own reference is that one.
     fn release(&self, task: NonNull<Header>) -> bool;
+
+    /// The first `Pending` of a task made by [`new_send_unbound`]: put `task`
+    /// (the task's own registry reference) in a registry, or give it back if
+    /// the runtime is shutting down (the poller then cancels the task).
+    /// Schedulers that never make unbound tasks keep this default.
+    fn bind(&self, task: Task) -> Result<(), Task> {
+        Err(task)
+    }
 }
 
 /// A scheduler whose queue entries only ever reach the thread that created
@@ -222,6 +236,32 @@ impl<S: Schedule> Notified<S> {
 /// entry, and its `JoinHandle`.
 pub(crate) type Spawned<S, T> = (Task, Notified<S>, JoinHandle<T>);
 
+/// Allocates a `Send` task that enters a registry only at its first `Pending`
+/// (through [`Schedule::bind`]), and returns its queue entry and `JoinHandle`.
+///
+/// Until then the task is reachable without one: its one queue entry sits in
+/// a run queue, or a worker is polling it. Shutdown therefore shuts down the
+/// entries it drains ([`Notified::shutdown`]) rather than dropping them, and
+/// a task that completes in its first poll (most short ones) never takes a
+/// registry lock at all: neither its spawner, often another thread, nor its
+/// poller. Its third reference is its own until then (`UNREGISTERED`).
+pub(crate) fn new_send_unbound<F, S>(
+    future: F,
+    scheduler: S,
+    owner: usize,
+) -> (Notified<S>, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let ptr = raw::allocate(future, scheduler, owner, 3, raw::UNREGISTERED);
+    // SAFETY: `allocate` made three references: the entry's, the handle's,
+    // and the task's own (held for its registry). The future is `Send`, so
+    // any thread may poll or drop it.
+    unsafe { (Notified::from_raw(ptr), JoinHandle::from_raw(ptr)) }
+}
+
 /// Allocates a `Send` task owned by `scheduler`, its wakes going to worker
 /// `owner`.
 pub(crate) fn new_send<F, S>(future: F, scheduler: S, owner: usize) -> Spawned<S, F::Output>
@@ -255,7 +295,7 @@ where
     F::Output: 'static,
     S: Schedule,
 {
-    let ptr = raw::allocate(future, scheduler, owner, 3);
+    let ptr = raw::allocate(future, scheduler, owner, 3, raw::UNBOUND);
     // SAFETY: `allocate` made three references: one for each value.
     unsafe {
         (

@@ -37,9 +37,11 @@ pub(crate) struct Header {
     /// The `JoinHandle`'s waker; who may touch it is decided by `JOIN_WAKER`
     /// (see `state.rs`).
     pub(crate) join_waker: UnsafeCell<Option<Waker>>,
-    /// Index in the registry that holds the task, or `UNBOUND`. Only that
-    /// registry reads and writes it (under its shard lock, or on its owner's
-    /// thread), so relaxed atomics suffice; they are atomics at all so that a
+    /// Index in the registry that holds the task, `UNBOUND`, or
+    /// `UNREGISTERED`. The registry holding the task reads and writes it
+    /// (under its shard lock, or on its owner's thread); while it is
+    /// `UNREGISTERED`, only the holder of `RUNNING` or of the task's one queue
+    /// entry does. Relaxed atomics suffice: they are atomics at all so that a
     /// misuse could never be a data race.
     pub(crate) slot: AtomicU32,
     /// The worker whose queues the task's wakes go to: the one that polled it
@@ -54,6 +56,11 @@ pub(crate) struct Header {
 /// `Header::slot` of a task in no registry.
 pub(crate) const UNBOUND: u32 = u32::MAX;
 
+/// `Header::slot` of a `Send` task that has not yet returned `Pending`
+/// ([`new_send_unbound`](super::new_send_unbound)): the registry's reference
+/// is still the task's own, and enters a registry at the first `Pending`.
+pub(crate) const UNREGISTERED: u32 = u32::MAX - 1;
+
 impl Header {
     /// The worker the task's wakes go to.
     pub(crate) fn owner(&self) -> usize {
@@ -63,6 +70,11 @@ impl Header {
     /// Records that worker `index` polls the task from now on.
     pub(crate) fn set_owner(&self, index: usize) {
         self.owner.store(index as u32, Ordering::Relaxed);
+    }
+
+    /// True until the task enters a registry, if it was spawned unbound.
+    pub(crate) fn is_unregistered(&self) -> bool {
+        self.slot.load(Ordering::Relaxed) == UNREGISTERED
     }
 }
 
@@ -97,8 +109,15 @@ enum Stage<F: Future> {
 }
 
 /// Allocates a task with `refs` references (the caller distributes them),
-/// owned by worker `owner`, and returns its header.
-pub(crate) fn allocate<F, S>(future: F, scheduler: S, owner: usize, refs: usize) -> NonNull<Header>
+/// owned by worker `owner`, with `slot` as its registry slot (`UNBOUND` or
+/// `UNREGISTERED`), and returns its header.
+pub(crate) fn allocate<F, S>(
+    future: F,
+    scheduler: S,
+    owner: usize,
+    refs: usize,
+    slot: u32,
+) -> NonNull<Header>
 where
     F: Future + 'static,
     S: Schedule,
@@ -108,7 +127,7 @@ where
             state: State::new(refs),
             vtable: vtable::<F, S>(),
             join_waker: UnsafeCell::new(None),
-            slot: AtomicU32::new(UNBOUND),
+            slot: AtomicU32::new(slot),
             owner: AtomicU32::new(owner as u32),
             id: Id::next(),
         },
@@ -180,6 +199,22 @@ unsafe fn run<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
     drop(current);
     let result = match polled {
         Ok(Poll::Pending) => {
+            // The first `Pending` of an unbound task: from now on it may sit
+            // idle, in no queue, so it enters a registry before it can
+            // (before `transition_to_idle`, while RUNNING is still ours).
+            if cell.header.is_unregistered() {
+                // SAFETY: an unregistered task's registry reference is its
+                // own, and RUNNING makes us the only one to hand it over.
+                let own = unsafe { Task::from_raw(ptr) };
+                if let Err(own) = cell.scheduler.bind(own) {
+                    // The runtime is shutting down: the reference stays the
+                    // task's own, and the task is cancelled here.
+                    own.into_raw();
+                    // SAFETY: RUNNING is still ours.
+                    unsafe { cancel_and_complete(cell, ptr) };
+                    return;
+                }
+            }
             match cell.header.state.transition_to_idle() {
                 Idle::Done => {}
                 // Woken during its own poll: `yield_now`, a spent budget, or a

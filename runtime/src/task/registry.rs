@@ -77,6 +77,22 @@ impl Registry {
     }
 }
 
+/// For a task that never entered a registry (`UNREGISTERED`, see
+/// [`new_send_unbound`](super::new_send_unbound)), whose future is now gone:
+/// marks it `UNBOUND` and returns true, the task's own registry reference
+/// being the caller's to drop. False for any other task.
+///
+/// The caller holds `RUNNING` and a reference to the task.
+pub(crate) fn take_unregistered(task: NonNull<Header>) -> bool {
+    // SAFETY: the caller holds a reference to the task.
+    let header = unsafe { task.as_ref() };
+    if !header.is_unregistered() {
+        return false;
+    }
+    header.slot.store(UNBOUND, Ordering::Relaxed);
+    true
+}
+
 /// The runtime-wide registry of `Send` tasks: `Registry`s behind a lock each.
 pub(crate) struct Shards {
     shards: Box<[Mutex<Shard>]>,

@@ -198,7 +198,7 @@ impl<T> Local<T> {
     /// Pushes to the back. If the ring is full, moves the oldest `CAPACITY / 2`
     /// items plus `item` to `inject` under one lock (if a steal is in flight, only
     /// `item` goes: the steal is about to free room). Returns true if it
-    /// overflowed to `inject`. If `inject` is closed, what overflows is dropped.
+    /// overflowed to `inject`.
     pub(crate) fn push_back(&mut self, mut item: T, inject: &Inject<T>) -> bool {
         loop {
             // Acquire: pairs with a stealer's final CAS, so its copies out of the
@@ -244,7 +244,7 @@ impl<T> Local<T> {
         }
         // SAFETY: the CAS claimed `[real, end)` and moved `steal` along, so no
         // stealer reads these slots; each position is taken once. (`push_batch`
-        // consumes the whole batch even when closed: no item stays in a freed slot.)
+        // consumes the whole batch: no item stays in a freed slot.)
         let batch = (0..HALF).map(|i| unsafe { self.inner.take(real.wrapping_add(i)) });
         inject.push_batch(batch.chain(iter::once(item)));
         Ok(())
@@ -438,64 +438,40 @@ impl<T> Stealer<T> {
 /// The shared overflow queue: a `Mutex<VecDeque<T>>` plus an atomic length so
 /// that "is it empty?" costs one relaxed load and no lock.
 pub(crate) struct Inject<T> {
-    /// Copy of `queue.items.len()`, stored under the lock after every change.
+    /// Copy of `items.len()`, stored under the lock after every change.
     len: AtomicUsize,
-    queue: Mutex<Queue<T>>,
-}
-
-struct Queue<T> {
-    items: VecDeque<T>,
-    /// Set by `close`; never cleared.
-    closed: bool,
+    items: Mutex<VecDeque<T>>,
 }
 
 impl<T> Inject<T> {
-    /// An empty, open queue.
+    /// An empty queue.
     pub(crate) fn new() -> Inject<T> {
         Inject {
             len: AtomicUsize::new(0),
-            queue: Mutex::new(Queue {
-                items: VecDeque::new(),
-                closed: false,
-            }),
+            items: Mutex::new(VecDeque::new()),
         }
     }
 
     /// Runs `f` under the lock, then refreshes the length.
-    fn locked<R>(&self, f: impl FnOnce(&mut Queue<T>) -> R) -> R {
-        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        let out = f(&mut queue);
+    fn locked<R>(&self, f: impl FnOnce(&mut VecDeque<T>) -> R) -> R {
+        let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
+        let out = f(&mut items);
         // Relaxed: the lock orders the stores, and readers take the length as
         // a hint; anyone acting on it takes the lock, which synchronises.
-        self.len.store(queue.items.len(), Ordering::Relaxed);
+        self.len.store(items.len(), Ordering::Relaxed);
         out
     }
 
-    /// Err(item) once closed.
     #[cfg(test)]
-    pub(crate) fn push(&self, item: T) -> Result<(), T> {
-        self.locked(|q| {
-            if q.closed {
-                return Err(item);
-            }
-            q.items.push_back(item);
-            Ok(())
-        })
+    pub(crate) fn push(&self, item: T) {
+        self.locked(|q| q.push_back(item));
     }
 
-    /// Pushes many under one lock; once closed the items are dropped.
+    /// Pushes many under one lock. Never refused, not even during shutdown:
+    /// only workers push here, and each drains the queue in its own shutdown
+    /// (`worker/shutdown.rs`), so an item pushed late is still found.
     pub(crate) fn push_batch(&self, items: impl Iterator<Item = T>) {
-        let refused = self.locked(|q| {
-            if q.closed {
-                return Some(items);
-            }
-            q.items.extend(items);
-            None
-        });
-        // Dropped outside the lock: an item's `Drop` may run arbitrary code.
-        if let Some(items) = refused {
-            items.for_each(drop);
-        }
+        self.locked(|q| q.extend(items));
     }
 
     /// Pops the oldest item. A queue that looks empty is not locked: a push
@@ -504,7 +480,7 @@ impl<T> Inject<T> {
         if self.is_empty() {
             return None;
         }
-        self.locked(|q| q.items.pop_front())
+        self.locked(|q| q.pop_front())
     }
 
     /// Takes up to `max` items under one lock and pushes them into `dst` (which
@@ -515,9 +491,9 @@ impl<T> Inject<T> {
         }
         let room = dst.room();
         self.locked(|q| {
-            let run_now = q.items.pop_front()?;
-            let n = (max - 1).min(room).min(q.items.len());
-            dst.append(q.items.drain(..n));
+            let run_now = q.pop_front()?;
+            let n = (max - 1).min(room).min(q.len());
+            dst.append(q.drain(..n));
             Some(run_now)
         })
     }
@@ -530,11 +506,6 @@ impl<T> Inject<T> {
     /// One relaxed load, no lock.
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// Refuses every later push; items still inside stay poppable (shutdown drains them).
-    pub(crate) fn close(&self) {
-        self.locked(|q| q.closed = true);
     }
 }
 

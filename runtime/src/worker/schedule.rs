@@ -26,7 +26,7 @@ use super::{LocalTask, SendTask, WorkerRemote};
 use crate::handle::Handle;
 use crate::metrics::bump;
 use crate::task::raw::Header;
-use crate::task::{LocalSchedule, Schedule};
+use crate::task::{registry, LocalSchedule, Schedule, Task};
 use crate::{context, trace};
 
 impl Schedule for Handle {
@@ -52,6 +52,8 @@ impl Schedule for Handle {
         if let Some(task) = task {
             // A worker that has shut down already dropped every future (its
             // runtime's registry did): dropping the entry is all that is left.
+            // (Only a task that went idle is woken, and such a task is in the
+            // registry: an unregistered one is never here.)
             if let Some(worker) = self.inner.workers.get(owner) {
                 drop(worker.push_remote(task));
             }
@@ -74,27 +76,41 @@ impl Schedule for Handle {
         }
     }
 
+    fn bind(&self, task: Task) -> Result<(), Task> {
+        // A lone worker keeps the tasks it polls in its own registry, with no
+        // lock (nobody else polls or completes them); every other worker uses
+        // the runtime's. Only this runtime's workers poll its tasks.
+        context::with_worker(|w| match w {
+            Some(w) if w.shared.runtime_id == self.inner.id && w.solo() => {
+                w.registry.borrow_mut().insert(task);
+                Ok(())
+            }
+            _ => self.inner.registry.insert(task),
+        })
+    }
+
     fn release(&self, task: NonNull<Header>) -> bool {
-        // A lone worker keeps the tasks it spawned in its own registry (see
-        // `Handle::spawn`); every other task is in the runtime's.
         context::with_worker(|w| {
             let here = w.filter(|w| w.shared.runtime_id == self.inner.id);
-            let mine = match here {
-                Some(w) if w.solo() => w.registry.borrow_mut().remove(task),
-                _ => None,
-            };
-            let removed = mine.or_else(|| self.inner.registry.remove(task));
-            let Some(removed) = removed else {
-                return false;
+            // Never registered (it ended in its first poll, or before one):
+            // its own reference stands for the registry's.
+            let left = registry::take_unregistered(task) || {
+                // A lone worker's tasks are in its own registry (`bind`);
+                // every other task is in the runtime's.
+                let mine = match here {
+                    Some(w) if w.solo() => w.registry.borrow_mut().remove(task),
+                    _ => None,
+                };
+                let removed = mine.or_else(|| self.inner.registry.remove(task));
+                // The registry's reference is dropped by the caller, with its own.
+                removed.map(Task::into_raw).is_some()
             };
             // Counted where the task ends: on a worker of this runtime (only
             // they run its tasks), for `RuntimeMetrics::num_alive_tasks`.
-            if let Some(w) = here {
+            if let (true, Some(w)) = (left, here) {
                 bump(&w.shared.metrics.completed, 1);
             }
-            // The registry's reference is dropped by the caller, with its own.
-            removed.into_raw();
-            true
+            left
         })
     }
 }

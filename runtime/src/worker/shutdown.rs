@@ -1,6 +1,6 @@
 //! The end of a worker: every task it owns dropped, on its own thread.
 
-use super::Worker;
+use super::{SendTask, Worker};
 use crate::metrics::bump;
 
 impl Worker {
@@ -11,12 +11,15 @@ impl Worker {
     pub(crate) fn shutdown(&self) {
         let _timers = self.timers.enter();
         self.shared.remote().closed = true;
-        if self.in_pool() {
-            self.handle.inner.inject.close();
-        }
         loop {
-            // Queue entries are only references: every future is found through
-            // a registry below, and dropped there exactly once.
+            // A queue entry of a task that went idle before is only a
+            // reference: its future is found through a registry below, and
+            // dropped there exactly once. An entry of a task never polled is
+            // the only way to reach it (it is in no registry yet, see
+            // `task::new_send_unbound`), so every `Send` entry is shut down,
+            // which drops the future if nobody has; never inside a borrow of
+            // a queue, since completing a task wakes its `JoinHandle`'s task,
+            // which may be queued here.
             let (send, local) = {
                 let mut remote = self.shared.remote();
                 let taken = (
@@ -27,11 +30,18 @@ impl Worker {
                 taken
             };
             let mut idle = send.is_empty() && local.is_empty();
-            drop((send, local));
-            idle &= self.next.take().is_none();
-            while let Some(task) = self.ring.borrow_mut().pop() {
+            send.into_iter().for_each(SendTask::shutdown);
+            drop(local);
+            let next = self.next.take();
+            if let Some(task) = next {
                 idle = false;
-                drop(task);
+                task.shutdown();
+            }
+            loop {
+                let popped = self.ring.borrow_mut().pop();
+                let Some(task) = popped else { break };
+                idle = false;
+                task.shutdown();
             }
             loop {
                 let next = self.local.borrow_mut().pop_front();
@@ -40,9 +50,11 @@ impl Worker {
                 drop(task);
             }
             if self.in_pool() {
+                // Other workers may still overflow into the shared queue; each
+                // drains it in its own shutdown, so nothing stays behind.
                 while let Some(task) = self.handle.inner.inject.pop() {
                     idle = false;
-                    drop(task);
+                    task.shutdown();
                 }
                 let owned = self.handle.inner.registry.close_and_drain();
                 bump(&self.shared.metrics.completed, owned.len() as u64);
