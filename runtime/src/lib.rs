@@ -87,6 +87,7 @@ pub mod io;
 mod join_set;
 mod loom;
 pub mod metrics;
+mod padded;
 pub mod process;
 mod reactor;
 mod runtime;

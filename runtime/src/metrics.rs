@@ -10,16 +10,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::padded::CachePadded;
+
 /// Counters of one worker.
 #[derive(Debug, Default)]
 pub struct WorkerMetrics {
     pub(crate) spawned: AtomicU64,
-    pub(crate) spawned_from_outside: AtomicU64,
+    pub(crate) spawned_from_outside: CachePadded<AtomicU64>,
     pub(crate) polls: AtomicU64,
     pub(crate) parks: AtomicU64,
     pub(crate) epoll_events: AtomicU64,
     pub(crate) remote_wakes: AtomicU64,
-    pub(crate) eventfd_writes: AtomicU64,
+    pub(crate) eventfd_writes: CachePadded<AtomicU64>,
     pub(crate) emfile_backoffs: AtomicU64,
     pub(crate) registrations: AtomicU64,
     pub(crate) timers_fired: AtomicU64,
@@ -39,7 +41,7 @@ pub struct WorkerMetrics {
     /// dropped at shutdown): `spawned - completed` summed is the alive count.
     pub(crate) completed: AtomicU64,
     /// Tasks in the remote queue, set under its lock.
-    pub(crate) remote_depth: AtomicU64,
+    pub(crate) remote_depth: CachePadded<AtomicU64>,
     /// Tasks in a lone worker's deque (see `Worker::solo`).
     pub(crate) solo_depth: AtomicU64,
     /// The stealing end of the worker's ring, to read its length.

@@ -25,6 +25,7 @@ use super::raw::{Header, UNBOUND};
 use super::Task;
 use crate::loom::sync::atomic::Ordering;
 use crate::loom::sync::{Mutex, MutexGuard};
+use crate::padded::CachePadded;
 use crate::slab::{self, Slab};
 use std::ptr::NonNull;
 
@@ -95,7 +96,8 @@ pub(crate) fn take_unregistered(task: NonNull<Header>) -> bool {
 
 /// The runtime-wide registry of `Send` tasks: `Registry`s behind a lock each.
 pub(crate) struct Shards {
-    shards: Box<[Mutex<Shard>]>,
+    /// Padded: two workers locking neighbouring shards must not share a line.
+    shards: Box<[CachePadded<Mutex<Shard>>]>,
 }
 
 #[derive(Default)]
@@ -111,7 +113,9 @@ impl Shards {
     pub(crate) fn new(workers: usize) -> Shards {
         let n = (workers * 4).next_power_of_two();
         Shards {
-            shards: (0..n).map(|_| Mutex::new(Shard::default())).collect(),
+            shards: (0..n)
+                .map(|_| CachePadded(Mutex::new(Shard::default())))
+                .collect(),
         }
     }
 

@@ -8,6 +8,7 @@ use std::task::Wake;
 use super::handshake::Handshake;
 use super::{LocalTask, SendTask};
 use crate::metrics::WorkerMetrics;
+use crate::padded::CachePadded;
 use crate::reactor::Reactor;
 use crate::sys::eventfd::EventFd;
 use crate::task::ring::{self, Local, Stealer};
@@ -21,8 +22,10 @@ pub(crate) struct WorkerRemote {
     /// Position in the runtime's rotation (`usize::MAX` for a `block_on` thread).
     pub(crate) index: usize,
     pub(crate) runtime_id: u64,
-    remote: Mutex<Remote>,
-    pub(crate) handshake: Handshake,
+    /// Both padded: spawns and wakes from other threads write them, while the
+    /// worker reads the fields around them on every poll.
+    remote: CachePadded<Mutex<Remote>>,
+    pub(crate) handshake: CachePadded<Handshake>,
     /// The eventfd that wakes the worker from `epoll_wait`. Closed when the
     /// worker exits: tasks (and their wakers and handles) keep `WorkerRemote`
     /// alive long after, and must not keep a descriptor open with it. Locked only
@@ -60,8 +63,8 @@ impl WorkerRemote {
         let shared = WorkerRemote {
             index,
             runtime_id,
-            remote: Mutex::new(Remote::default()),
-            handshake: Handshake::default(),
+            remote: CachePadded(Mutex::new(Remote::default())),
+            handshake: CachePadded::default(),
             doorbell: Mutex::new(Some(EventFd::new()?)),
             stop: AtomicBool::new(false),
             metrics,
