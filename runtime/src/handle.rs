@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::blocking::{Pool, PoolConfig};
 use crate::metrics::{bump, IoMetrics, RuntimeMetrics};
+use crate::padded::CachePadded;
 use crate::task::registry::Shards;
 use crate::task::ring::Inject;
 use crate::task::{new_send_unbound, JoinHandle};
@@ -34,15 +35,18 @@ pub struct Handle {
 pub(crate) struct Inner {
     pub(crate) id: u64,
     pub(crate) workers: Vec<Arc<WorkerRemote>>,
-    /// Round-robin position for spawns from outside the pool.
-    cursor: AtomicUsize,
+    /// Round-robin position for spawns from outside the pool. Padded, as are
+    /// the other fields written at run time: the workers read `id`, `closed`
+    /// and `workers` around every poll, and must not lose those lines to an
+    /// outside spawner's `fetch_add` or a sibling parking.
+    cursor: CachePadded<AtomicUsize>,
     pub(crate) closed: AtomicBool,
     /// Where full rings overflow; any worker takes from it.
-    pub(crate) inject: Inject<SendTask>,
+    pub(crate) inject: CachePadded<Inject<SendTask>>,
     /// Every live `Send` task, for shutdown.
     pub(crate) registry: Shards,
     /// Who is parked and who is searching.
-    pub(crate) idle: Idle,
+    pub(crate) idle: CachePadded<Idle>,
     pub(crate) blocking: Arc<Pool>,
     pub(crate) io_metrics: Arc<IoMetrics>,
     /// Polls between a worker's fairness looks (`Builder::event_interval`).
@@ -63,11 +67,11 @@ impl Handle {
             inner: Arc::new(Inner {
                 id,
                 workers,
-                cursor: AtomicUsize::new(0),
+                cursor: CachePadded(AtomicUsize::new(0)),
                 closed: AtomicBool::new(false),
-                inject: Inject::new(),
+                inject: CachePadded(Inject::new()),
                 registry: Shards::new(n),
-                idle: Idle::new(n),
+                idle: CachePadded(Idle::new(n)),
                 blocking: Arc::new(Pool::new(blocking)),
                 event_interval,
                 io_metrics: Arc::new(IoMetrics::default()),

@@ -43,6 +43,7 @@ use std::time::{Duration, Instant};
 
 use super::{Worker, WorkerRemote};
 use crate::metrics::bump;
+use crate::padded::CachePadded;
 
 /// How long a sibling may go without turning its reactor before another
 /// worker turns it: the added latency, at worst about twice this, of a socket
@@ -51,9 +52,11 @@ use crate::metrics::bump;
 pub(crate) const RESCUE_AFTER: Duration = Duration::from_millis(2);
 
 /// The runtime-wide "somebody is watching" flag: at most one parked worker
-/// wakes up periodically, however many workers there are.
+/// wakes up periodically, however many workers there are. On its own cache
+/// lines: parking workers write it, and it sits among the runtime's fields
+/// that every poll reads.
 #[derive(Debug, Default)]
-pub(crate) struct Watcher(AtomicBool);
+pub(crate) struct Watcher(CachePadded<AtomicBool>);
 
 /// A worker's side: per sibling, the turn count it last saw and since when.
 #[derive(Debug, Default)]
