@@ -17,8 +17,12 @@
 //!   was one surplus task there may be more. A burst thus spreads one worker
 //!   at a time, never all at once;
 //! - a worker that stops searching to park, if it was the last searcher,
-//!   looks at every queue once more after saying so, and wakes a worker if it
-//!   finds work.
+//!   looks at every queue once more after saying so, and if it finds work it
+//!   does not sleep but searches again. (Waking "a parked worker" instead
+//!   would not do: a worker never wakes itself (`notify_one` skips its
+//!   caller), so with two workers nobody would be woken, and the work would
+//!   wait for its pusher: the bug "the last searcher's final look wakes no
+//!   one", which the loom model below found once the caller was skipped.)
 //!
 //! # Why no work is ever left behind
 //!
@@ -29,7 +33,7 @@
 //! a `SeqCst` fence (or a `SeqCst` read-modify-write) between their store and
 //! their load, so one of them sees the other's store: either the pusher sees
 //! the searcher and leaves the task to it, or the searcher's final look sees
-//! the task and wakes someone. The loom model in this file checks it.
+//! the task and searches again. The loom model in this file checks it.
 //!
 //! The doorbell itself is still the handshake of `handshake.rs`: waking a
 //! parked worker sets its `NOTIFIED` bit and writes its eventfd only if it is
@@ -314,9 +318,10 @@ mod loom_tests {
                 continue;
             }
             if pool.idle.park(me, searching) && pool.any_work() {
-                if let Some(i) = pool.idle.notify_one(usize::MAX) {
-                    pool.wake(i);
-                }
+                // As `Worker::park`: work appeared after the search, so
+                // search again instead of sleeping.
+                searching = pool.idle.unpark(me);
+                continue;
             }
             if pool.handshakes[me].try_park() {
                 pool.doorbells[me].wait();
@@ -326,6 +331,9 @@ mod loom_tests {
         }
     }
 
+    /// Also the regression model of the bug "the last searcher's final look
+    /// wakes no one": with the final look calling `notify_one(me)`, as
+    /// `Worker::park` did, loom reports a deadlock here.
     #[test]
     fn loom_surplus_work_reaches_an_idle_worker_while_the_pusher_is_busy() {
         loom::model(|| {
@@ -380,9 +388,8 @@ mod loom_tests {
                             }
                         }
                         if pool.idle.park(1, searching) && !stealer.is_empty() {
-                            if let Some(i) = pool.idle.notify_one(usize::MAX) {
-                                pool.wake(i);
-                            }
+                            searching = pool.idle.unpark(1);
+                            continue;
                         }
                         if pool.handshakes[1].try_park() {
                             pool.doorbells[1].wait();

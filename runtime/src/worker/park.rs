@@ -136,11 +136,15 @@ impl Worker {
         if shares {
             let idle = &self.handle.inner.idle;
             // After this, siblings with surplus work may wake us. The last
-            // searcher to leave must look once more (see `idle.rs`).
+            // searcher to leave must look once more (see `idle.rs`); if that
+            // look finds work, this worker searches again instead of sleeping
+            // (the bug "the last searcher's final look wakes no one", see
+            // `idle.rs`).
             if idle.park(self.shared.index, self.searching.replace(false))
                 && self.others_have_work()
             {
-                self.notify_parked();
+                self.leave_idle(shares);
+                return;
             }
         }
         // The timers' clock may run ahead of real time (it was paused, then
