@@ -2,6 +2,7 @@
 
 mod util;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use util::rt::{with_deadline, DropLog};
@@ -135,5 +136,38 @@ fn waker_kept_past_the_runtime_is_harmless() {
         drop(rt);
         waker.wake_by_ref();
         waker.wake();
+    });
+}
+
+/// Regression: a spawn from outside the pool that the target worker refuses
+/// (it is shutting down: here, `kiwi::block_on`'s worker, whose remote queue
+/// is closed while it drops its tasks) was counted as spawned but never as
+/// completed, so `num_alive_tasks` stayed at 1 forever.
+#[test]
+fn alive_count_returns_to_zero_after_an_outside_spawn_is_refused() {
+    with_deadline(10, || {
+        static REFUSED: AtomicBool = AtomicBool::new(false);
+        struct SpawnFromAnotherThread(kiwi::Handle);
+        impl Drop for SpawnFromAnotherThread {
+            fn drop(&mut self) {
+                let h = self.0.clone();
+                let refused = std::thread::spawn(move || kiwi::block_on(h.spawn(async {})))
+                    .join()
+                    .unwrap();
+                REFUSED.store(refused.is_err_and(|e| e.is_cancelled()), Ordering::SeqCst);
+            }
+        }
+        let handle = kiwi::block_on(async {
+            let h = kiwi::Handle::current();
+            let guard = SpawnFromAnotherThread(h.clone());
+            kiwi::spawn(async move {
+                let _guard = guard;
+                std::future::pending::<()>().await
+            });
+            kiwi::yield_now().await; // the task reaches its `Pending`
+            h
+        });
+        assert!(REFUSED.load(Ordering::SeqCst), "the spawn was not refused");
+        assert_eq!(handle.metrics().num_alive_tasks(), 0);
     });
 }

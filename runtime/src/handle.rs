@@ -149,7 +149,15 @@ impl Handle {
             if trace::enabled() {
                 trace::record(trace::Kind::Spawn, task.header().id.as_u64(), 0, 0);
             }
+            // The counters: a task is counted as spawned exactly where its
+            // end will be counted as completed (`Schedule::release` counts on
+            // a worker of this runtime), so `num_alive_tasks` comes back to 0
+            // (regressions `alive_count_returns_to_zero_after_an_outside_spawn_is_refused`
+            // and `a_spawn_after_close_counts_as_spawned_and_completed`).
             if inner.closed.load(Ordering::Acquire) {
+                if let Some(w) = here {
+                    bump(&w.shared.metrics.spawned, 1);
+                }
                 task.shutdown();
                 return join;
             }
@@ -160,14 +168,19 @@ impl Handle {
                 }
                 None => {
                     let target = &inner.workers[owner];
-                    target
-                        .metrics
-                        .spawned_from_outside
-                        .fetch_add(1, Ordering::Relaxed);
-                    // Refused only by a worker that has shut down: nobody
-                    // will run the entry, so its future is dropped here.
-                    if let Err(task) = target.push_remote(task) {
-                        task.shutdown();
+                    match target.push_remote(task) {
+                        // Counted once queued (the worker may even have run it
+                        // by now; the count is a snapshot either way).
+                        Ok(()) => {
+                            target
+                                .metrics
+                                .spawned_from_outside
+                                .fetch_add(1, Ordering::Relaxed);
+                        }
+                        // Refused only by a worker that has shut down: nobody
+                        // will run the entry, so its future is dropped here,
+                        // counted neither as spawned nor as completed.
+                        Err(task) => task.shutdown(),
                     }
                 }
             }

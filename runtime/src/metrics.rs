@@ -352,3 +352,43 @@ impl IoMetrics {
         self.spliced.load(Ordering::Relaxed)
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::future::pending;
+
+    /// Regression: a spawn made after the runtime closed (here from a future's
+    /// destructor, run by the shutdown on a worker) was cancelled at once and
+    /// counted as completed, but never as spawned.
+    #[test]
+    fn a_spawn_after_close_counts_as_spawned_and_completed() {
+        struct SpawnOnDrop;
+        impl Drop for SpawnOnDrop {
+            fn drop(&mut self) {
+                drop(crate::spawn(async {}));
+            }
+        }
+        let rt = crate::Builder::new().workers(2).build().unwrap();
+        let handle = rt.handle().clone();
+        let (polled, first_polls) = std::sync::mpsc::channel();
+        for _ in 0..4 {
+            let polled = polled.clone();
+            rt.spawn(async move {
+                let _guard = SpawnOnDrop;
+                polled.send(()).unwrap();
+                pending::<()>().await
+            });
+        }
+        // Every task has reached its first poll (and then its `Pending`).
+        first_polls.iter().take(4).for_each(drop);
+        drop(rt);
+        let m = handle.metrics();
+        let spawned: u64 = m.workers.iter().map(|w| w.spawned()).sum();
+        let completed: u64 = m
+            .workers
+            .iter()
+            .map(|w| w.completed.load(std::sync::atomic::Ordering::Relaxed))
+            .sum();
+        assert_eq!((spawned, completed), (8, 8));
+    }
+}
