@@ -513,3 +513,89 @@ fn a_busy_worker_rescues_a_blocked_siblings_sockets() {
         panic!("in 10 attempts the socket never sat on the blocked worker with the other one busy");
     });
 }
+
+/// A burst of readiness after the runtime was idle, whose last task then
+/// blocks its worker for 200 ms: the rest of the burst, queued on that
+/// worker's ring, must be shared at once. Edges wake no sibling while a parked
+/// sibling watches (it is up within 2 ms and steals); after idleness nobody
+/// watches, so the burst must wake one (`Worker::schedule_next`). Without
+/// that, the other echoes wait out the whole block.
+#[test]
+fn a_burst_after_idleness_is_shared_before_its_worker_blocks() {
+    with_deadline(60, || {
+        const CONNS: usize = 9;
+        let rt = kiwi::Builder::new()
+            .workers(2)
+            .thread_name("burst")
+            .build()
+            .unwrap();
+        let listener = rt.block_on(AsyncTcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Per connection, the worker that polled its first read (where its
+        // socket is registered, so where its edges arrive).
+        let home = Arc::new(Mutex::new(vec![String::new(); CONNS]));
+        let h = home.clone();
+        rt.spawn(async move {
+            loop {
+                let (mut conn, _) = listener.accept().await.unwrap();
+                let home = h.clone();
+                drop(kiwi::spawn(async move {
+                    let mut b = [0u8; 1];
+                    conn.read_exact(&mut b).await.unwrap();
+                    home.lock().unwrap()[b[0] as usize] = thread_name();
+                    conn.write_all(&b).await.unwrap();
+                    while conn.read_exact(&mut b).await.is_ok() {
+                        if b[0] == b'B' {
+                            spin(Duration::from_millis(200));
+                        }
+                        conn.write_all(&b).await.unwrap();
+                    }
+                }));
+            }
+        });
+        let mut clients: Vec<_> = (0..CONNS)
+            .map(|i| {
+                let mut s = std::net::TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                s.set_nodelay(true).unwrap();
+                s.write_all(&[i as u8]).unwrap();
+                s.read_exact(&mut [0u8; 1]).unwrap();
+                s
+            })
+            .collect();
+        // The worker holding most sockets; one of them will block it.
+        let home = home.lock().unwrap().clone();
+        let busiest = home
+            .iter()
+            .max_by_key(|w| home.iter().filter(|x| x == w).count())
+            .unwrap()
+            .clone();
+        let mut mine: Vec<usize> = (0..CONNS).filter(|&i| home[i] == busiest).collect();
+        let blocker = mine.pop().unwrap();
+        assert!(mine.len() >= 4, "pigeonhole: {home:?}");
+        // Idle long enough that no parked worker watches any more.
+        std::thread::sleep(Duration::from_millis(50));
+        // The burst: the others first, the blocker last, so that its task is
+        // the one in the next-to-run slot when the edges are dispatched.
+        let t0 = Instant::now();
+        for &i in &mine {
+            clients[i].write_all(b"x").unwrap();
+        }
+        clients[blocker].write_all(b"B").unwrap();
+        let mut late = Vec::new();
+        for &i in &mine {
+            clients[i].read_exact(&mut [0u8; 1]).unwrap();
+            let rtt = t0.elapsed();
+            if rtt >= Duration::from_millis(120) {
+                late.push((i, rtt));
+            }
+        }
+        clients[blocker].read_exact(&mut [0u8; 1]).unwrap();
+        assert!(
+            late.is_empty(),
+            "echoes waited for the blocked worker: {late:?}"
+        );
+        drop(clients);
+        drop(rt);
+    });
+}

@@ -26,6 +26,11 @@ impl Worker {
         self.fire_timers();
         if self.shares() {
             self.check_next_sibling();
+            // Edges queue surplus without waking anyone (`schedule_next`):
+            // share what is left of them now, once per interval.
+            if self.surplus() {
+                self.notify_parked();
+            }
         }
     }
 

@@ -38,7 +38,7 @@
 //! reasons. Watching an idle runtime would mean waking it periodically.
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{Worker, WorkerRemote};
@@ -56,7 +56,22 @@ pub(crate) const RESCUE_AFTER: Duration = Duration::from_millis(2);
 /// lines: parking workers write it, and it sits among the runtime's fields
 /// that every poll reads.
 #[derive(Debug, Default)]
-pub(crate) struct Watcher(CachePadded<AtomicBool>);
+pub(crate) struct Watcher(CachePadded<AtomicUsize>);
+
+/// `Watcher`'s value while nobody watches; otherwise the watcher's index + 1,
+/// or `OUTSIDE_POOL` for a `Runtime::block_on` thread (it rescues reactors
+/// but has no ring, so it steals nothing).
+const NOBODY: usize = 0;
+const OUTSIDE_POOL: usize = usize::MAX;
+
+impl Watcher {
+    /// True if a parked pool worker other than `me` watches: it will be up
+    /// within [`RESCUE_AFTER`] and steal what waits on an awake worker's ring.
+    pub(super) fn watched_by_another(&self, me: usize) -> bool {
+        let w = self.0.load(Ordering::Acquire);
+        w != NOBODY && w != OUTSIDE_POOL && w != me.wrapping_add(1)
+    }
+}
 
 /// A worker's side: per sibling, the turn count it last saw and since when.
 #[derive(Debug, Default)]
@@ -124,7 +139,15 @@ impl Worker {
     /// sibling is awake. The returned guard says how long the park may last,
     /// and gives the watch up when dropped, even by a panic in the park.
     pub(super) fn start_watch(&self, sibling_awake: bool) -> Watch<'_> {
-        let holds = sibling_awake && !self.handle.inner.watcher.0.swap(true, Ordering::AcqRel);
+        let me = match self.in_pool() {
+            true => self.shared.index + 1,
+            false => OUTSIDE_POOL,
+        };
+        let watcher = &self.handle.inner.watcher.0;
+        let holds = sibling_awake
+            && watcher
+                .compare_exchange(NOBODY, me, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok();
         Watch {
             worker: self,
             holds,
@@ -161,7 +184,7 @@ impl Drop for Watch<'_> {
                 .inner
                 .watcher
                 .0
-                .store(false, Ordering::Release);
+                .store(NOBODY, Ordering::Release);
         }
     }
 }
