@@ -24,7 +24,7 @@
 //! lives; that is how shutdown finds a task nothing else points to (one parked
 //! on `pending()`, or whose only waker sits in a forgotten channel). A local
 //! task enters its worker's registry at spawn. A `Send` task enters the
-//! runtime's sharded one only at its first `Pending` ([`new_send_unbound`]):
+//! runtime's sharded one only at its first `Pending` (`new_send_unbound`):
 //! before that it is always in a run queue or being polled, where shutdown
 //! finds it too, so a spawn takes no lock and a task done in one poll never
 //! enters a registry at all.
