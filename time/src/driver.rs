@@ -339,6 +339,40 @@ impl Driver {
         self.inner.has_work()
     }
 
+    /// Whether [`process`](Driver::process) must run before the next park:
+    /// other threads queued operations (a registration from there may be the
+    /// earliest deadline), or [`next_deadline`](Driver::next_deadline) is
+    /// not after `now`. Otherwise a runtime about to park may skip `process`
+    /// and sleep until `next_deadline`: `process` after waking does the rest.
+    /// That saves one walk of the wheel per park for a server whose every
+    /// connection holds a timer (hyper's header-read timeout, say).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kiwi_time::clock::Clock;
+    /// use kiwi_time::driver::Driver;
+    /// use std::future::Future;
+    /// use std::pin::Pin;
+    /// use std::task::{Context, Waker};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let start = Instant::now();
+    /// let (clock, handle) = Clock::mock(start);
+    /// let driver = Driver::with_clock(Waker::noop().clone(), clock);
+    /// let _guard = driver.enter();
+    /// assert!(!driver.due(start), "no timers");
+    ///
+    /// let mut sleep = kiwi_time::sleep_until(start + Duration::from_millis(5));
+    /// let _ = Pin::new(&mut sleep).poll(&mut Context::from_waker(Waker::noop()));
+    /// assert!(!driver.due(start));
+    /// assert!(driver.due(start + Duration::from_millis(5)));
+    /// # drop(handle);
+    /// ```
+    pub fn due(&self, now: Instant) -> bool {
+        self.inner.shared.has_ops() || self.next_deadline().is_some_and(|d| d <= now)
+    }
+
     /// The instant at which [`process`](Driver::process) next has work, or
     /// `None` when no timers are registered.
     ///

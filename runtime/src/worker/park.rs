@@ -112,14 +112,15 @@ impl Worker {
         if self.drain_remote() {
             return;
         }
-        // Timers that fell due while tasks ran. With none registered this is
-        // skipped (no clock read, no wheel walk): the turn after the wake-up
-        // below keeps the wheel's position current.
-        if self.timers.has_work() {
+        // Timers that fell due while tasks ran. Only if some did (or other
+        // threads queued timer operations): otherwise the wheel is walked once
+        // per park, by the turn after the wake-up below, which also keeps its
+        // position current.
+        let now = Instant::now();
+        if self.timers.has_work() && self.timers.due(self.timers_now(now)) {
             self.fire_timers();
         }
         // A sibling stuck in a poll: take its events (and their tasks) first.
-        let now = Instant::now();
         let siblings = self.check_siblings(now);
         // A notification consumed earlier (here or in `maintenance`) may have been
         // a stop request or a root wake: every reason to stay awake is checked
@@ -155,8 +156,7 @@ impl Worker {
         // The timers' clock may run ahead of real time (it was paused, then
         // resumed), and a paused one does not run at all: then only a wake
         // (a blocking job finishing, I/O) ends the park.
-        let clock = self.timers.clock();
-        let clock_now = if clock.is_virtual() { clock.now() } else { now };
+        let clock_now = self.timers_now(now);
         let timeout = match paused {
             true => None,
             false => self
@@ -203,6 +203,17 @@ impl Worker {
             self.leave_idle(shares);
             self.take_remote();
             watch.end();
+        }
+    }
+
+    /// The timers' clock's now: `now` (read by the caller), unless that clock
+    /// is virtual (paused, or resumed ahead of real time).
+    fn timers_now(&self, now: Instant) -> Instant {
+        let clock = self.timers.clock();
+        if clock.is_virtual() {
+            clock.now()
+        } else {
+            now
         }
     }
 
