@@ -117,7 +117,7 @@ impl Worker {
         // per park, by the turn after the wake-up below, which also keeps its
         // position current.
         let now = Instant::now();
-        if self.timers.has_work() && self.timers.due(self.timers_now(now)) {
+        if self.timers.due(self.timers_now(now)) {
             self.fire_timers();
         }
         // A sibling stuck in a poll: take its events (and their tasks) first.
