@@ -220,12 +220,14 @@ impl Worker {
     /// while a parked sibling *watches* (`rescue.rs`): that sibling wakes
     /// within 2 ms anyway while any worker is awake, and steals what waits
     /// here, so nobody is woken now. Under a steady I/O load there nearly
-    /// always is a watcher, and the wakes this saves came every 20 to 30
+    /// always is a watcher, and the wakes this saves came every 20 to 50
     /// requests (B8): each an eventfd write and a sibling's trip out of
     /// `epoll_wait` (several µs in this VM) to steal a few tasks of a few
-    /// µs. Without them B8's server CPU per request fell 6-9 % (echo
-    /// 1.04-1.09× tokio to 0.97-0.99×, HTTP 1.10-1.13× to 1.01-1.04×, two
-    /// runs each). With no watcher (the runtime was idle until this burst),
+    /// µs. With the rule, B8's eventfd writes per request fell by two thirds
+    /// on echo and by half on HTTP, and its server CPU per request went from
+    /// 1.11× to 1.06× tokio on echo and 1.05× to 1.03× on HTTP (medians of
+    /// three runs each, docs/BENCHMARKS.md). With no watcher (the runtime was
+    /// idle until this burst),
     /// the burst wakes a sibling as any surplus does: otherwise a burst
     /// queued behind a task that then blocks its worker would wait for the
     /// whole block (`tests/runtime_scheduler.rs`,
