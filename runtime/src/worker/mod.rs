@@ -351,7 +351,14 @@ impl Worker {
         }
         self.next_streak.set(0);
         let from_ring = || self.ring.borrow_mut().pop().map(Job::Send);
-        let from_local = || self.local.borrow_mut().pop_front().map(Job::Local);
+        let from_local = || {
+            let mut local = self.local.borrow_mut();
+            let task = local.pop_front();
+            if task.is_none() {
+                queue::shrink_after_burst(&mut local);
+            }
+            task.map(Job::Local)
+        };
         let job = if tick % 2 == 0 {
             from_ring().or_else(from_local)
         } else {

@@ -9,8 +9,8 @@ use super::SendTask;
 use crate::metrics::WorkerMetrics;
 use crate::task::ring::{Inject, Local};
 
-/// What a lone worker's deque keeps when it runs dry: the stealable ring's
-/// size. A burst (a loop spawning 100,000 tasks before it yields) grows the
+/// What a lone worker's deque, and any worker's queue of local tasks, keeps
+/// when it runs dry: the stealable ring's size. A burst (a loop spawning 100,000 tasks before it yields) grows the
 /// deque to the burst's size, 8 bytes a task; without this, that memory
 /// stayed with the worker for good, 10 of the 103 bytes that each of 100,000
 /// pending tasks cost (`kiwi-bench micro`, "memory per pending task").
@@ -20,7 +20,7 @@ const KEEP_WHEN_EMPTY: usize = 256;
 /// when the worker is about to look elsewhere or park: a worker that keeps
 /// queueing never pays the reallocation, and one that alternates bursts and
 /// silences pays one per burst, next to the burst's own doublings.
-fn shrink_after_burst<T>(queue: &mut VecDeque<T>) {
+pub(super) fn shrink_after_burst<T>(queue: &mut VecDeque<T>) {
     if queue.capacity() > KEEP_WHEN_EMPTY {
         queue.shrink_to(KEEP_WHEN_EMPTY);
     }
