@@ -28,7 +28,10 @@
 //!   about to park. One parked worker at a time, the
 //!   *watcher*, parks for at most [`RESCUE_AFTER`] while some sibling is
 //!   awake, so that a stuck worker is noticed even when all the others
-//!   sleep.
+//!   sleep. As it wakes it also searches, so it steals what waits on an
+//!   awake worker's ring: that is why a reactor's burst wakes no sibling
+//!   while another worker watches (`Worker::schedule_next`), and why the
+//!   flag names the watcher.
 //!
 //! The counts are read with relaxed loads: a stale read can only make a busy
 //! sibling look stuck, which costs one `epoll_wait` and moves a few tasks to
