@@ -37,8 +37,8 @@ pub struct WorkerMetrics {
     /// tasks. Not a public metric; siblings read it to tell a stuck worker
     /// (`worker/rescue.rs`).
     pub(crate) reactor_turns: AtomicU64,
-    /// Tasks that left a registry on this worker (completed, cancelled, or
-    /// dropped at shutdown): `spawned - completed` summed is the alive count.
+    /// Tasks that ended on this worker (completed, cancelled, or dropped at
+    /// shutdown): `spawned - completed` summed is the alive count.
     pub(crate) completed: AtomicU64,
     /// Tasks in the remote queue, set under its lock.
     pub(crate) remote_depth: CachePadded<AtomicU64>,

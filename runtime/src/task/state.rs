@@ -30,8 +30,9 @@
 //! - Exactly one side drops the output: the owner, if `JOIN_INTEREST` was clear when
 //!   it set `COMPLETE`; otherwise the `JoinHandle`, which reads it or drops it.
 //! - The reference that frees the task is the last one, whichever thread drops it;
-//!   by then the future is always gone (the owner's registry holds a reference for
-//!   as long as the future lives).
+//!   by then the future is always gone (a registry holds a reference for as long
+//!   as the future lives; before a `Send` task's first `Pending`, the task's own
+//!   reference stands in for it).
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 

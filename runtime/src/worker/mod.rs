@@ -207,7 +207,7 @@ impl Worker {
     /// True for the only worker of its runtime (`kiwi::block_on`, a
     /// `current_thread` runtime). It polls every task itself, so its run queue
     /// is a plain deque (a ring's atomics would guard against thieves that do
-    /// not exist) and the tasks it spawns go to its own registry, no lock.
+    /// not exist) and the tasks it polls enter its own registry, no lock.
     pub(crate) fn solo(&self) -> bool {
         matches!(*self.ring.borrow(), RunQueue::Solo(..))
     }
