@@ -333,6 +333,27 @@ fn blocked_worker_scenario(
     (runs, blocked, moves, rescues)
 }
 
+/// The runs of the blocked-worker scenario whose handler was registered on the
+/// blocked worker and served by the other one.
+fn stolen_from<'a>(
+    runs: &'a [(String, String, Duration)],
+    blocked: &str,
+) -> Vec<&'a (String, String, Duration)> {
+    runs.iter()
+        .filter(|(reg, served, _)| reg == blocked && served != blocked)
+        .collect()
+}
+
+/// Each of those runs got its echo well within the 200 ms block.
+fn assert_echoed_promptly(moved: &[&(String, String, Duration)]) {
+    for (reg, served, rtt) in moved {
+        assert!(
+            *rtt < Duration::from_millis(120),
+            "a handler registered on {reg} and served on {served} waited {rtt:?} for its echo"
+        );
+    }
+}
+
 /// Issue 11, item 5: while one worker is blocked for 200 ms inside a poll,
 /// the echo replies of connections whose tasks the other worker took are not
 /// delayed. Their sockets stay registered with the blocked worker's reactor;
@@ -353,21 +374,13 @@ fn a_stolen_tasks_sockets_do_not_wait_for_a_blocked_worker() {
             if stuck_there < 2 {
                 continue; // the other worker had them from the start
             }
-            let moved: Vec<_> = runs
-                .iter()
-                .filter(|(reg, served, _)| *reg == blocked && *served != blocked)
-                .collect();
+            let moved = stolen_from(&runs, &blocked);
             assert!(
                 !moved.is_empty(),
                 "attempt {attempt}: {stuck_there} handlers were queued on the blocked \
                  {blocked}, and none was taken by the other worker: {runs:?}"
             );
-            for (reg, served, rtt) in &moved {
-                assert!(
-                    *rtt < Duration::from_millis(120),
-                    "a handler registered on {reg} and served on {served} waited {rtt:?} for its echo"
-                );
-            }
+            assert_echoed_promptly(&moved);
             assert!(rescues >= 1, "served without a rescue: {runs:?}");
             // The sockets stayed with the blocked worker's reactor (a
             // registration younger than FOLLOW_AFTER, 1 s, never moves).
@@ -391,10 +404,7 @@ fn a_stolen_tasks_old_sockets_follow_it() {
         for attempt in 0..10 {
             let age = Duration::from_millis(1100);
             let (runs, blocked, moves, _) = blocked_worker_scenario(8, age);
-            let moved: Vec<_> = runs
-                .iter()
-                .filter(|(reg, served, _)| *reg == blocked && *served != blocked)
-                .collect();
+            let moved = stolen_from(&runs, &blocked);
             if moved.is_empty() {
                 continue; // no handler of the blocked worker was stolen
             }
@@ -403,12 +413,7 @@ fn a_stolen_tasks_old_sockets_follow_it() {
                 "attempt {attempt}: {} stolen handlers, {moves} registration moves",
                 moved.len()
             );
-            for (reg, served, rtt) in &moved {
-                assert!(
-                    *rtt < Duration::from_millis(120),
-                    "a handler registered on {reg} and served on {served} waited {rtt:?}"
-                );
-            }
+            assert_echoed_promptly(&moved);
             return;
         }
         panic!("in 10 attempts no handler of the blocked worker was stolen");
