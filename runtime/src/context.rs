@@ -5,7 +5,7 @@
 //! (a spawn, a wake, a socket's registration) borrows it through
 //! [`with_worker`].
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -16,6 +16,17 @@ use crate::worker::Worker;
 thread_local! {
     static WORKER: RefCell<Option<Rc<Worker>>> = const { RefCell::new(None) };
     static HANDLE: RefCell<Option<Handle>> = const { RefCell::new(None) };
+    /// The id of the worker's reactor (0: no worker), kept beside `WORKER`
+    /// for the hottest question in kiwi, asked on every socket poll: "is this
+    /// socket registered right here?" A `Cell` load answers it without the
+    /// `RefCell` borrow and `Option<Rc>` walk of [`with_reactor`].
+    static REACTOR_ID: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The id of this thread's reactor, or 0 if the thread runs no worker.
+#[inline]
+pub(crate) fn reactor_id() -> u64 {
+    REACTOR_ID.with(Cell::get)
 }
 
 /// Calls `f` with the worker running on this thread, if any.
@@ -44,13 +55,16 @@ pub(crate) fn with_handle<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
 /// Installs a worker (and its handle) on this thread until dropped.
 pub(crate) struct WorkerGuard {
     prev_worker: Option<Rc<Worker>>,
+    prev_reactor_id: u64,
     _handle: HandleGuard,
 }
 
 pub(crate) fn enter_worker(worker: &Rc<Worker>) -> WorkerGuard {
     let prev_worker = WORKER.with(|w| w.borrow_mut().replace(worker.clone()));
+    let prev_reactor_id = REACTOR_ID.with(|id| id.replace(worker.reactor.id));
     WorkerGuard {
         prev_worker,
+        prev_reactor_id,
         _handle: enter_handle(worker.handle.clone()),
     }
 }
@@ -58,6 +72,7 @@ pub(crate) fn enter_worker(worker: &Rc<Worker>) -> WorkerGuard {
 impl Drop for WorkerGuard {
     fn drop(&mut self) {
         let prev = self.prev_worker.take();
+        REACTOR_ID.with(|id| id.set(self.prev_reactor_id));
         // Drop the replaced worker outside the borrow.
         let old = WORKER.with(|w| std::mem::replace(&mut *w.borrow_mut(), prev));
         drop(old);

@@ -55,6 +55,7 @@ pub(crate) fn with_budget<R>(f: impl FnOnce() -> R) -> R {
 ///     assert_eq!(ops, kiwi_runtime::coop::BUDGET);
 /// });
 /// ```
+#[inline]
 pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     if LEFT.with(Cell::get) == 0 {
         cx.waker().wake_by_ref();
@@ -65,6 +66,7 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
 }
 
 /// Spends one unit (call it when an operation completes).
+#[inline]
 pub fn spend() {
     LEFT.with(|l| {
         let left = l.get();

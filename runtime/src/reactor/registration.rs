@@ -127,11 +127,12 @@ impl<S: Source> Registration<S> {
     /// kiwi reactor.
     fn ensure_registered(&self) -> io::Result<()> {
         let io = self.io();
+        let here = context::reactor_id();
+        if here != 0 && io.reactor_id.load(Ordering::Relaxed) == here {
+            return Ok(()); // the common case: registered right here
+        }
         context::with_reactor(|current| {
             let current_id = current.map_or(0, |r| r.id);
-            if current_id != 0 && io.reactor_id.load(Ordering::Relaxed) == current_id {
-                return Ok(()); // the common case: registered right here
-            }
             let task = crate::task::try_id().map_or(0, |id| id.as_u64());
             let mut loc = io.location.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(old) = loc.as_ref() {
