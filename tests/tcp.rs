@@ -207,6 +207,59 @@ fn never_reading_peer_bounds_memory_then_gets_everything() {
     .unwrap();
 }
 
+/// `flush` waits while bytes are queued, completes once the reactor has sent
+/// them, and returns a send error the reactor stored: the three states that
+/// its lock-free check (`StreamSource::flushed_all`) must tell apart.
+#[test]
+fn flush_waits_for_queued_bytes_and_reports_a_stored_error() {
+    run(async {
+        let listener = AsyncTcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let mut c = AsyncTcpStream::connect(addr).await?;
+        let (mut peer, _) = listener.accept().await?;
+        c.flush().await?; // nothing written: done at once
+                          // More than the kernel's buffers hold, so some of it stays queued,
+                          // under a high-water mark that lets `write_all` finish.
+        c.set_write_high_water(16 << 20);
+        let data = Rng::new(5).bytes(8 << 20);
+        c.write_all(&data).await?;
+        assert!(
+            c.queued() > 0,
+            "8 MiB to a peer that does not read queue up"
+        );
+        let early = kiwi::time::timeout(Duration::from_millis(100), c.flush()).await;
+        assert!(early.is_err(), "flush must wait for the queued bytes");
+        let reader = kiwi::spawn(async move {
+            let mut got = vec![0u8; 8 << 20];
+            peer.read_exact(&mut got).await?;
+            Ok::<_, io::Error>((peer, got))
+        });
+        c.flush().await?;
+        assert_eq!(c.queued(), 0);
+        let (peer, got) = reader.await.unwrap()?;
+        assert!(got == data);
+
+        // The peer resets with bytes still queued here: the reactor's send
+        // fails, and the next flush reports it.
+        peer.set_linger(Some(Duration::ZERO))?;
+        c.write_all(&data).await?;
+        drop(peer);
+        let err = kiwi::time::timeout(Duration::from_secs(5), c.flush())
+            .await
+            .expect("a flush to a reset peer must end")
+            .expect_err("a flush to a reset peer must fail");
+        assert!(
+            matches!(
+                err.kind(),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+            ),
+            "unexpected error: {err}"
+        );
+        Ok::<_, io::Error>(())
+    })
+    .unwrap();
+}
+
 #[test]
 fn flooding_socket_does_not_starve_timer_on_same_worker() {
     run_local(async {

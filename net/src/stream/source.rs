@@ -3,6 +3,7 @@
 //! while registered, the reactor each hold an `Arc` of it; the descriptor
 //! closes with the last one.
 
+use std::ops::{Deref, DerefMut};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -25,7 +26,12 @@ pub(crate) struct StreamSource {
     /// close path deregisters first), so the reactor never writes to a closed or
     /// recycled descriptor number.
     fd: OwnedFd,
-    pub(crate) out: Mutex<Output>,
+    out: Mutex<Output>,
+    /// The output buffer is empty and holds no error: a `poll_flush` has
+    /// nothing to wait for. Written only by [`OutGuard`]'s drop, under the
+    /// lock, so it mirrors the buffer as the last holder left it; a flush
+    /// (one per hyper response) reads it instead of taking the lock.
+    pub(crate) flushed_all: AtomicBool,
     /// The read side returned EOF: closing needs no drain.
     pub(crate) eof: AtomicBool,
     /// `SO_LINGER` was set to zero: close discards (resets) at once.
@@ -46,19 +52,55 @@ impl StreamSource {
                 waiter: None,
                 flushed: 0,
             }),
+            flushed_all: AtomicBool::new(true),
             eof: AtomicBool::new(false),
             discard: AtomicBool::new(false),
             linger_flush_ms: AtomicU64::new(DEFAULT_LINGER_FLUSH.as_millis() as u64),
         }
     }
 
-    pub(crate) fn out(&self) -> MutexGuard<'_, Output> {
-        // Nothing panics while holding the lock; don't turn poison into a panic.
-        self.out.lock().unwrap_or_else(|e| e.into_inner())
+    /// Locks the output buffer.
+    pub(crate) fn out(&self) -> OutGuard<'_> {
+        OutGuard {
+            // Nothing panics while holding the lock; don't turn poison into a panic.
+            out: self.out.lock().unwrap_or_else(|e| e.into_inner()),
+            flushed_all: &self.flushed_all,
+        }
     }
 
     pub(crate) fn linger_flush(&self) -> Duration {
         Duration::from_millis(self.linger_flush_ms.load(Ordering::Relaxed))
+    }
+}
+
+/// The locked output buffer. Its drop, still under the lock, refreshes
+/// [`StreamSource::flushed_all`]: every change to the buffer goes through
+/// here, so no call site can forget the flag.
+pub(crate) struct OutGuard<'a> {
+    out: MutexGuard<'a, Output>,
+    flushed_all: &'a AtomicBool,
+}
+
+impl Deref for OutGuard<'_> {
+    type Target = Output;
+
+    fn deref(&self) -> &Output {
+        &self.out
+    }
+}
+
+impl DerefMut for OutGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Output {
+        &mut self.out
+    }
+}
+
+impl Drop for OutGuard<'_> {
+    fn drop(&mut self) {
+        // Release: a flusher that reads `true` sees every send that emptied
+        // the buffer (and, for its own writes, that they were sent).
+        let all = self.out.buf.is_empty() && self.out.error.is_none();
+        self.flushed_all.store(all, Ordering::Release);
     }
 }
 

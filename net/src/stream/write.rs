@@ -27,7 +27,8 @@
 //! buffer to empty, parks one waker here; the reactor wakes it when the buffer
 //! falls below the low-water mark (half the high-water mark), empties, or a send
 //! fails. A failed send is stored and returned by the next `poll_write` or
-//! `poll_flush`.
+//! `poll_flush`. A `poll_flush` with nothing queued, the usual case, reads
+//! `StreamSource::flushed_all` and takes no lock.
 //!
 //! # The direct path
 //!
@@ -41,6 +42,7 @@
 
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
+use std::sync::atomic::Ordering;
 use std::task::{ready, Context, Poll, Waker};
 
 use kiwi_runtime::coop;
@@ -237,6 +239,10 @@ pub(crate) fn poll_flush_reg(
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<()>> {
     let s = reg.source();
+    if s.flushed_all.load(Ordering::Acquire) {
+        // Nothing queued and no error: the common flush, with no lock.
+        return Poll::Ready(Ok(()));
+    }
     let mut out = s.out();
     if let Some(e) = out.error.take() {
         return Poll::Ready(Err(e));
