@@ -39,7 +39,20 @@ run() {
         pid=$(pgrep -f "server $rt $app $workers $port" | head -1) && break
         sleep 0.1
     done
-    sleep 0.5
+    # Wait until it listens (a slow start once aborted a whole run here);
+    # a server that never does is reported and its run skipped.
+    local up=""
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && { up=1; break; }
+        sleep 0.1
+    done
+    if [ -z "$up" ] || [ -z "$pid" ]; then
+        echo "$label: the server on port $port did not start; run skipped" >&2
+        [ -n "$pid" ] && kill "$pid" 2>/dev/null
+        pkill -P $$ -x sleep || true
+        wait 2>/dev/null || true
+        return 0
+    fi
     taskset -c 1 wrk -t1 -c256 -d1s "http://127.0.0.1:$port/" >/dev/null
     local t0 t1 req
     t0=$(awk '{print $14 + $15}' /proc/"$pid"/stat)
