@@ -200,6 +200,69 @@ fn event_interval_sets_how_often_a_busy_worker_looks_at_its_timers() {
     });
 }
 
+/// Regression: a spawn from outside the pool queued the task first and counted
+/// it after, so the worker could run it before it was counted
+/// (`alive_tasks_are_counted_until_they_end` failed once in CI: 6, not 7). The
+/// spawner rings a parked worker's doorbell between the two, and with both
+/// threads on one CPU the kernel tends to switch to the woken worker right
+/// there: the worker then runs the task while the spawner waits to count it.
+#[test]
+fn a_task_spawned_from_outside_counts_itself_alive() {
+    with_deadline(60, || {
+        let cpu = first_allowed_cpu();
+        pin_to(cpu);
+        let rt = kiwi::Builder::new()
+            .workers(1)
+            .on_thread_start(move || pin_to(cpu))
+            .build()
+            .unwrap();
+        let m = rt.handle().metrics();
+        let mut uncounted = 0;
+        // One at a time: the worker parks between them, so every spawn rings.
+        for _ in 0..5_000 {
+            let m = m.clone();
+            if rt
+                .block_on(rt.spawn(async move { m.num_alive_tasks() }))
+                .unwrap()
+                == 0
+            {
+                uncounted += 1;
+            }
+        }
+        assert_eq!(uncounted, 0, "tasks that ran before they were counted");
+        assert_eq!(m.num_alive_tasks(), 0);
+    });
+}
+
+/// The lowest CPU this thread may run on.
+fn first_allowed_cpu() -> usize {
+    // SAFETY: cpu_set_t is plain data, all-zero is an empty set, and
+    // sched_getaffinity writes at most `size_of::<cpu_set_t>()` bytes into it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        assert_eq!(
+            libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set),
+            0
+        );
+        (0..libc::CPU_SETSIZE as usize)
+            .find(|&c| libc::CPU_ISSET(c, &set))
+            .expect("some CPU is allowed")
+    }
+}
+
+/// Pins the calling thread to `cpu`.
+fn pin_to(cpu: usize) {
+    // SAFETY: as in `first_allowed_cpu`; sched_setaffinity only reads the set.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        assert_eq!(
+            libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set),
+            0
+        );
+    }
+}
+
 #[test]
 fn alive_tasks_are_counted_until_they_end() {
     with_deadline(20, || {

@@ -168,19 +168,18 @@ impl Handle {
                 }
                 None => {
                     let target = &inner.workers[owner];
-                    match target.push_remote(task) {
-                        // Counted once queued (the worker may even have run it
-                        // by now; the count is a snapshot either way).
-                        Ok(()) => {
-                            target
-                                .metrics
-                                .spawned_from_outside
-                                .fetch_add(1, Ordering::Relaxed);
-                        }
+                    // Counted before it is queued: the queue's release then
+                    // carries the count to the worker, so the task, once it
+                    // runs, sees itself alive (regression
+                    // `a_task_spawned_from_outside_counts_itself_alive`).
+                    let counter = &target.metrics.spawned_from_outside;
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    if let Err(task) = target.push_remote(task) {
                         // Refused only by a worker that has shut down: nobody
                         // will run the entry, so its future is dropped here,
                         // counted neither as spawned nor as completed.
-                        Err(task) => task.shutdown(),
+                        counter.fetch_sub(1, Ordering::Relaxed);
+                        task.shutdown();
                     }
                 }
             }
