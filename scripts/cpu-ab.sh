@@ -10,7 +10,8 @@
 # `tokio` runs the tokio server of its binary; any other label runs kiwi's.
 # Each run: the server (on CPU 0 for one worker, CPUs 0-1 for two), a 1 s
 # warm-up, then `wrk -t1 -c256 -d3s` (on CPU 1, or unpinned for two workers),
-# with the server's utime+stime read from /proc around the 3 s. Example, the
+# with the server's utime and stime read from /proc around the 3 s; each line
+# of the summary also gives user time's share of that CPU. Example, the
 # commit before a change against the change and tokio:
 #
 #   git worktree add /tmp/before HEAD~1
@@ -19,7 +20,7 @@
 #   scripts/cpu-ab.sh 12 hyper 2 before=/tmp/before-target/release/kiwi-bench \
 #       after=target/release/kiwi-bench tokio=target/release/kiwi-bench
 set -euo pipefail
-[ $# -ge 4 ] || { sed -n 2,21p "$0"; exit 2; }
+[ $# -ge 4 ] || { sed -n 2,22p "$0"; exit 2; }
 rounds=$1 app=$2 workers=$3
 shift 3
 command -v wrk >/dev/null || { echo "wrk is not installed" >&2; exit 2; }
@@ -54,18 +55,19 @@ run() {
         return 0
     fi
     taskset -c 1 wrk -t1 -c256 -d1s "http://127.0.0.1:$port/" >/dev/null
-    local t0 t1 req
-    t0=$(awk '{print $14 + $15}' /proc/"$pid"/stat)
+    local u0 s0 u1 s1 req
+    read -r u0 s0 < <(awk '{print $14, $15}' /proc/"$pid"/stat)
     req=$(taskset -c $wrk_cpus wrk -t1 -c256 -d3s "http://127.0.0.1:$port/" |
         awk '/requests in/ {print $1}')
-    t1=$(awk '{print $14 + $15}' /proc/"$pid"/stat)
+    read -r u1 s1 < <(awk '{print $14, $15}' /proc/"$pid"/stat)
     kill "$pid"
     pkill -P $$ -x sleep || true # the server's stdin, which would live 30 s
     wait 2>/dev/null || true
     local hz
     hz=$(getconf CLK_TCK)
-    awk -v l="$label" -v r="$req" -v t=$((t1 - t0)) -v hz="$hz" \
-        'BEGIN { if (r > 0) printf "%s %d %.3f\n", l, r, t * 1e6 / hz / r }'
+    # The last field is user time's share of the server's CPU time.
+    awk -v l="$label" -v r="$req" -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v hz="$hz" \
+        'BEGIN { if (r > 0 && u + s > 0) printf "%s %d %.3f %.3f\n", l, r, (u + s) * 1e6 / hz / r, u / (u + s) }'
 }
 
 for i in $(seq 1 "$rounds"); do
@@ -76,13 +78,15 @@ for i in $(seq 1 "$rounds"); do
 done
 python3 - "$out" <<'PY'
 import statistics as st, sys
-rows = {}
+rows, users = {}, {}
 for line in open(sys.argv[1]):
-    label, req, cpu = line.split()
+    label, req, cpu, user = line.split()
     rows.setdefault(label, []).append(float(cpu))
+    users.setdefault(label, []).append(float(user))
 base = st.median(rows["tokio"]) if "tokio" in rows else None
 for label, v in rows.items():
     ratio = f"  {st.median(v) / base:.3f}x tokio" if base else ""
     print(f"{label:8} runs {len(v):2}  median {st.median(v):.2f} us/req"
-          f"  range {min(v):.2f}-{max(v):.2f}{ratio}")
+          f"  range {min(v):.2f}-{max(v):.2f}{ratio}"
+          f"  user {st.median(users[label]) * 100:.0f}%")
 PY
