@@ -217,9 +217,10 @@ fn flush_waits_for_queued_bytes_and_reports_a_stored_error() {
         let addr = listener.local_addr()?;
         let mut c = AsyncTcpStream::connect(addr).await?;
         let (mut peer, _) = listener.accept().await?;
-        c.flush().await?; // nothing written: done at once
-                          // More than the kernel's buffers hold, so some of it stays queued,
-                          // under a high-water mark that lets `write_all` finish.
+        // Nothing written yet: done at once.
+        c.flush().await?;
+        // More than the kernel's buffers hold, so some of it stays queued,
+        // under a high-water mark that lets `write_all` finish.
         c.set_write_high_water(16 << 20);
         let data = Rng::new(5).bytes(8 << 20);
         c.write_all(&data).await?;

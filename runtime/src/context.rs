@@ -3,7 +3,8 @@
 //! A worker lives in an `Rc` for as long as its loop runs, and the thread-local
 //! holds a clone, set and reset by [`WorkerGuard`]. Code anywhere on the thread
 //! (a spawn, a wake, a socket's registration) borrows it through
-//! [`with_worker`].
+//! [`with_worker`]; the worker's reactor id is also kept alone in a `Cell`
+//! ([`reactor_id`]), for the check every socket poll makes.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

@@ -28,9 +28,10 @@ pub(crate) struct StreamSource {
     fd: OwnedFd,
     out: Mutex<Output>,
     /// The output buffer is empty and holds no error: a `poll_flush` has
-    /// nothing to wait for. Written only by [`OutGuard`]'s drop, under the
-    /// lock, so it mirrors the buffer as the last holder left it; a flush
-    /// (one per hyper response) reads it instead of taking the lock.
+    /// nothing to wait for. True at first; after that written only by
+    /// [`OutGuard`]'s drop, under the lock, so it mirrors the buffer as the
+    /// last holder left it. A flush (one per hyper response) reads it instead
+    /// of taking the lock.
     pub(crate) flushed_all: AtomicBool,
     /// The read side returned EOF: closing needs no drain.
     pub(crate) eof: AtomicBool,
@@ -97,8 +98,10 @@ impl DerefMut for OutGuard<'_> {
 
 impl Drop for OutGuard<'_> {
     fn drop(&mut self) {
-        // Release: a flusher that reads `true` sees every send that emptied
-        // the buffer (and, for its own writes, that they were sent).
+        // Every store happens under the lock, so the flag's order is the
+        // lock's: a writer that queued bytes stored `false`, and only a later
+        // holder that emptied the buffer can have stored `true`. Release
+        // lets a flusher that reads `true` also see that holder's writes.
         let all = self.out.buf.is_empty() && self.out.error.is_none();
         self.flushed_all.store(all, Ordering::Release);
     }

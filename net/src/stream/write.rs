@@ -27,8 +27,8 @@
 //! buffer to empty, parks one waker here; the reactor wakes it when the buffer
 //! falls below the low-water mark (half the high-water mark), empties, or a send
 //! fails. A failed send is stored and returned by the next `poll_write` or
-//! `poll_flush`. A `poll_flush` with nothing queued, the usual case, reads
-//! `StreamSource::flushed_all` and takes no lock.
+//! `poll_flush`. A `poll_flush` with nothing queued and no stored error, the
+//! usual case, reads `StreamSource::flushed_all` and takes no lock.
 //!
 //! # The direct path
 //!
