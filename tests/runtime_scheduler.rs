@@ -290,10 +290,17 @@ fn blocked_worker_scenario(
                 gos.push(go_tx);
                 let (seen, registered) = (s.clone(), r.clone());
                 drop(kiwi::spawn(async move {
+                    // The socket registers with the reactor of the thread
+                    // that first polls it: this one, in this very poll. (The
+                    // thread that finishes the read may be another, if the
+                    // task was stolen while it waited for the byte; naming
+                    // that one made a_stolen_tasks_old_sockets_follow_it
+                    // expect a move that had no reason to happen.)
+                    let registered_on = thread_name();
                     let mut buf = [0u8; 1];
                     conn.read_exact(&mut buf).await.unwrap();
                     let i = buf[0] as usize;
-                    seen.lock().unwrap()[i].0 = thread_name();
+                    seen.lock().unwrap()[i].0 = registered_on;
                     conn.write_all(&buf).await.unwrap();
                     registered.fetch_add(1, Ordering::SeqCst);
                     go_rx.recv().await.unwrap();
