@@ -435,6 +435,27 @@ impl<T> Stealer<T> {
     }
 }
 
+/// What a queue that grows with bursts keeps when it runs dry: the ring's
+/// size. A burst (a loop spawning 100,000 tasks before it yields, or as many
+/// spawns from outside the pool) grows a `VecDeque` or `Vec` queue to the
+/// burst's size, 8 bytes a task; without this, that memory stayed with the
+/// queue for good: 10 of the 103 bytes that each of 100,000 pending tasks
+/// cost a lone worker (`kiwi-bench micro`, "memory per pending task"), and
+/// 4.2 MB after a burst of 200,000 spawns into a pool of two
+/// (`tests/reliability_bursts.rs`).
+pub(crate) const KEEP_WHEN_EMPTY: usize = 256;
+
+/// Gives a dry deque's burst capacity back. Only when it is empty, which is
+/// when its reader is about to look elsewhere or park: a worker that keeps
+/// queueing never pays the reallocation, and one that alternates bursts and
+/// silences pays one per burst, next to the burst's own doublings. Used for
+/// the lone worker's deque, the queues of local tasks, and [`Inject`].
+pub(crate) fn shrink_after_burst<T>(queue: &mut VecDeque<T>) {
+    if queue.is_empty() && queue.capacity() > KEEP_WHEN_EMPTY {
+        queue.shrink_to(KEEP_WHEN_EMPTY);
+    }
+}
+
 /// The shared overflow queue: a `Mutex<VecDeque<T>>` plus an atomic length so
 /// that "is it empty?" costs one relaxed load and no lock.
 pub(crate) struct Inject<T> {
@@ -480,7 +501,11 @@ impl<T> Inject<T> {
         if self.is_empty() {
             return None;
         }
-        self.locked(|q| q.pop_front())
+        self.locked(|q| {
+            let item = q.pop_front();
+            shrink_after_burst(q);
+            item
+        })
     }
 
     /// Takes up to `max` items under one lock and pushes them into `dst` (which
@@ -494,6 +519,7 @@ impl<T> Inject<T> {
             let run_now = q.pop_front()?;
             let n = (max - 1).min(room).min(q.len());
             dst.append(q.drain(..n));
+            shrink_after_burst(q);
             Some(run_now)
         })
     }

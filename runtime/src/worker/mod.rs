@@ -80,7 +80,7 @@ use crate::handle::Handle;
 use crate::metrics::bump;
 use crate::reactor::{Events, Reactor};
 use crate::task::registry::Registry;
-use crate::task::ring::Local;
+use crate::task::ring::{shrink_after_burst, Local};
 use crate::task::Notified;
 use crate::{context, coop, trace};
 
@@ -355,7 +355,7 @@ impl Worker {
             let mut local = self.local.borrow_mut();
             let task = local.pop_front();
             if task.is_none() {
-                queue::shrink_after_burst(&mut local);
+                shrink_after_burst(&mut local);
             }
             task.map(Job::Local)
         };

@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use super::Worker;
 use crate::metrics::{bump, saturating_nanos};
+use crate::task::ring::KEEP_WHEN_EMPTY;
 use crate::trace;
 
 impl Worker {
@@ -60,6 +61,10 @@ impl Worker {
         }
         bump(&self.shared.metrics.remote_wakes, n as u64);
         self.local.borrow_mut().extend(local.drain(..));
+        // These two become the remote queue again at the next drain: one
+        // that a burst of spawns or wakes from other threads grew gives the
+        // capacity back now that it is empty (see `KEEP_WHEN_EMPTY`).
+        shrink_spare(local);
         if send.is_empty() {
             return;
         }
@@ -72,6 +77,7 @@ impl Worker {
                 }
             }
         }
+        shrink_spare(send);
         if self.shares && self.surplus() {
             self.notify_parked();
         }
@@ -223,5 +229,13 @@ impl Worker {
         if shares && self.handle.inner.idle.unpark(self.shared.index) {
             self.searching.set(true);
         }
+    }
+}
+
+/// [`shrink_after_burst`](crate::task::ring::shrink_after_burst) for the
+/// emptied spare vectors of the remote queue.
+fn shrink_spare<T>(spare: &mut Vec<T>) {
+    if spare.capacity() > KEEP_WHEN_EMPTY {
+        spare.shrink_to(KEEP_WHEN_EMPTY);
     }
 }

@@ -7,24 +7,7 @@ use std::sync::Arc;
 
 use super::SendTask;
 use crate::metrics::WorkerMetrics;
-use crate::task::ring::{Inject, Local};
-
-/// What a lone worker's deque, and any worker's queue of local tasks, keeps
-/// when it runs dry: the stealable ring's size. A burst (a loop spawning 100,000 tasks before it yields) grows the
-/// deque to the burst's size, 8 bytes a task; without this, that memory
-/// stayed with the worker for good, 10 of the 103 bytes that each of 100,000
-/// pending tasks cost (`kiwi-bench micro`, "memory per pending task").
-const KEEP_WHEN_EMPTY: usize = 256;
-
-/// Gives a dry deque's burst capacity back. Only when it is empty, which is
-/// when the worker is about to look elsewhere or park: a worker that keeps
-/// queueing never pays the reallocation, and one that alternates bursts and
-/// silences pays one per burst, next to the burst's own doublings.
-pub(super) fn shrink_after_burst<T>(queue: &mut VecDeque<T>) {
-    if queue.capacity() > KEEP_WHEN_EMPTY {
-        queue.shrink_to(KEEP_WHEN_EMPTY);
-    }
-}
+use crate::task::ring::{shrink_after_burst, Inject, Local};
 
 /// A worker's queue of `Send` tasks.
 pub(super) enum RunQueue {
@@ -75,24 +58,5 @@ impl RunQueue {
 
     pub(super) fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_dry_deque_gives_its_burst_capacity_back() {
-        let mut queue: VecDeque<u64> = (0..100_000).collect();
-        shrink_after_burst(&mut queue);
-        assert!(queue.capacity() >= 100_000, "never while it holds tasks");
-        queue.clear();
-        shrink_after_burst(&mut queue);
-        assert!(
-            queue.capacity() <= 2 * KEEP_WHEN_EMPTY,
-            "{}",
-            queue.capacity()
-        );
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{ring, ring_at, Inject, Local, CAPACITY, HALF};
+use super::{ring, ring_at, shrink_after_burst, Inject, Local, CAPACITY, HALF, KEEP_WHEN_EMPTY};
 
 /// Pops everything, in order.
 fn drain<T>(local: &mut Local<T>) -> Vec<T> {
@@ -226,4 +226,37 @@ fn stress_every_item_exactly_once() {
     for (x, n) in seen.iter().enumerate() {
         assert_eq!(n.load(Ordering::Relaxed), 1, "item {x}");
     }
+}
+
+#[test]
+fn a_dry_deque_gives_its_burst_capacity_back() {
+    let mut queue: std::collections::VecDeque<u64> = (0..100_000).collect();
+    shrink_after_burst(&mut queue);
+    assert!(queue.capacity() >= 100_000, "never while it holds tasks");
+    queue.clear();
+    shrink_after_burst(&mut queue);
+    assert!(
+        queue.capacity() <= 2 * KEEP_WHEN_EMPTY,
+        "{}",
+        queue.capacity()
+    );
+}
+
+#[test]
+fn a_drained_inject_queue_gives_its_burst_capacity_back() {
+    let inject = Inject::new();
+    inject.push_batch(0..100_000u64);
+    let (mut local, _stealer) = ring();
+    let mut popped = 0;
+    while let Some(_first) = inject.pop_batch_into(&mut local, CAPACITY) {
+        popped += 1 + drain(&mut local).len();
+    }
+    assert_eq!(popped, 100_000);
+    let capacity = inject.locked(|q| q.capacity());
+    assert!(capacity <= 2 * KEEP_WHEN_EMPTY, "{capacity}");
+    // And through single pops.
+    inject.push_batch(0..100_000u64);
+    assert_eq!(drain_inject(&inject).len(), 100_000);
+    let capacity = inject.locked(|q| q.capacity());
+    assert!(capacity <= 2 * KEEP_WHEN_EMPTY, "{capacity}");
 }
