@@ -54,6 +54,10 @@ use crate::trace;
 /// The token of the worker's eventfd doorbell; it carries no readiness to record.
 pub(crate) const DOORBELL: u64 = u64::MAX;
 
+/// The token of the runtime's watch alarm (`worker/rescue.rs`): its edge only
+/// ends a park, like the doorbell's.
+pub(crate) const ALARM: u64 = u64::MAX - 1;
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// One epoll instance and its registrations.
@@ -159,13 +163,24 @@ impl Reactor {
         Ok(n)
     }
 
+    /// Adds the runtime's watch alarm (`worker/rescue.rs`), shared by every
+    /// worker's epoll. `EPOLLEXCLUSIVE` makes an expiry wake one of the
+    /// threads parked in them rather than all: the kernel walks the alarm's
+    /// waiters and stops at the first epoll that has a thread waiting (the
+    /// others just note the edge, and ignore it at their next turn).
+    pub(crate) fn add_alarm(&self, alarm: BorrowedFd<'_>) -> io::Result<()> {
+        let events = libc::EPOLLIN | libc::EPOLLET | libc::EPOLLEXCLUSIVE;
+        self.epoll.add_with(alarm, ALARM, events as u32)
+    }
+
     /// A turn taken by another worker, for an owner that has not turned its
     /// reactor for a while (one poll has run for milliseconds): collects the
     /// events with a zero timeout and wakes their tasks on the calling
     /// thread. Linux lets several threads wait on one epoll; each edge goes
     /// to one of them. If one of the edges was the owner's doorbell, which
     /// was meant for the owner, `ring_again` is called before anything else
-    /// happens. Returns the number of events other than the doorbell's.
+    /// happens. Returns the number of events other than the doorbell's and
+    /// the alarm's.
     pub(crate) fn rescue(
         &self,
         buf: &mut Events,
@@ -173,12 +188,13 @@ impl Reactor {
         ring_again: impl FnOnce(),
     ) -> io::Result<usize> {
         let n = self.epoll.wait(&mut buf.events, Some(Duration::ZERO))?;
-        let doorbell = buf.events[..n].iter().any(|ev| ev.u64 == DOORBELL);
-        if doorbell {
+        let tokens = || buf.events[..n].iter().map(|ev| ev.u64);
+        if tokens().any(|t| t == DOORBELL) {
             ring_again();
         }
+        let sockets = tokens().filter(|&t| t != DOORBELL && t != ALARM).count();
         self.handle_events(n, buf, worker);
-        Ok(n - usize::from(doorbell))
+        Ok(sockets)
     }
 
     fn handle_events(&self, n: usize, buf: &mut Events, worker: usize) {
@@ -207,7 +223,7 @@ impl Reactor {
             let sources = self.sources();
             for ev in events {
                 let (token, bits) = (ev.u64, ev.events);
-                if token == DOORBELL {
+                if token == DOORBELL || token == ALARM {
                     continue;
                 }
                 if let Some(src) = sources.get(token) {

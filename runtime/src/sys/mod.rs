@@ -13,7 +13,9 @@
 //! - [`signal`]: signal handlers that ring an eventfd (`kiwi::signal`);
 //! - [`process`]: `pidfd_open`, and reads and writes on nonblocking pipes;
 //! - [`splice`]: a nonblocking pipe pair and `splice(2)`, for moving bytes
-//!   between sockets without copying them to user space.
+//!   between sockets without copying them to user space;
+//! - [`timerfd`]: a one-shot monotonic timer as a descriptor, the alarm that
+//!   wakes a parked worker to watch its siblings.
 //!
 //! Rules every function here keeps:
 //! - a new descriptor becomes an [`OwnedFd`](std::os::fd::OwnedFd) on the line that
@@ -27,6 +29,7 @@ pub mod process;
 pub mod signal;
 pub mod socket;
 pub mod splice;
+pub mod timerfd;
 
 /// Calls a libc function and turns the C convention (`-1` and `errno`) into
 /// `io::Result`.

@@ -48,6 +48,7 @@
 //! thread whenever its waker fired, between tasks. A `Runtime::block_on`
 //! thread is not in the pool: it never steals and is never stolen from.
 
+pub(crate) mod alarm;
 mod handshake;
 pub(crate) mod idle;
 mod park;

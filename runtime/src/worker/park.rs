@@ -188,7 +188,8 @@ impl Worker {
             if trace::enabled() {
                 trace::record(trace::Kind::Unpark, 0, 0, 0);
             }
-            self.awake_since.set(Instant::now());
+            let woke = Instant::now();
+            self.awake_since.set(woke);
             // The reactor, the timers and the remote queue were all just looked
             // at: the fairness tick need not do it again for another full
             // interval (this saves an `epoll_wait(0)` per interval on a server
@@ -202,6 +203,9 @@ impl Worker {
                 self.take_remote();
             }
             watch.end();
+            if shares && self.in_pool() {
+                self.arm_alarm_if_unwatched(woke);
+            }
             self.fire_timers();
         } else {
             // Work (or a stop, or a root wake) arrived first; `try_park`

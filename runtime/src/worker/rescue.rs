@@ -33,17 +33,22 @@
 //!   while another worker watches (`Worker::schedule_next`), and why the
 //!   flag names the watcher.
 //!
+//! - A worker that gets stuck right after the whole runtime was idle has
+//!   nobody awake to notice: every other worker parked with no time limit.
+//!   So a worker that leaves `epoll_wait` while nobody watches sets the
+//!   runtime's alarm, which wakes one parked sibling [`RESCUE_AFTER`] later
+//!   to look (`alarm.rs`).
+//!
 //! The counts are read with relaxed loads: a stale read can only make a busy
 //! sibling look stuck, which costs one `epoll_wait` and moves a few tasks to
-//! an idle worker, never an event. What it does not cover: a worker that gets
-//! stuck right after the whole runtime was idle (nobody was watching, since
-//! nobody was awake) is rescued only when another worker wakes for its own
-//! reasons. Watching an idle runtime would mean waking it periodically.
+//! an idle worker, never an event.
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use super::alarm::Alarm;
 use super::{Worker, WorkerRemote};
 use crate::metrics::bump;
 use crate::padded::CachePadded;
@@ -58,8 +63,11 @@ pub(crate) const RESCUE_AFTER: Duration = Duration::from_millis(2);
 /// wakes up periodically, however many workers there are. On its own cache
 /// lines: parking workers write it, and it sits among the runtime's fields
 /// that every poll reads.
+///
+/// It also holds the alarm (`alarm.rs`) that gets a watcher going when the
+/// runtime was idle, set at start for pools of two or more.
 #[derive(Debug, Default)]
-pub(crate) struct Watcher(CachePadded<AtomicUsize>);
+pub(crate) struct Watcher(CachePadded<AtomicUsize>, pub(crate) OnceLock<Alarm>);
 
 /// `Watcher`'s value while nobody watches; otherwise the watcher's index + 1,
 /// or `OUTSIDE_POOL` for a `Runtime::block_on` thread (it rescues reactors
@@ -154,6 +162,21 @@ impl Worker {
         Watch {
             worker: self,
             holds,
+        }
+    }
+}
+
+impl Worker {
+    /// Called as the worker leaves `epoll_wait`, its watch (if it held one)
+    /// given up: if nobody watches now, this worker may be the only one
+    /// awake, so the alarm is set to wake a parked sibling in
+    /// [`RESCUE_AFTER`] (`alarm.rs`).
+    pub(super) fn arm_alarm_if_unwatched(&self, now: Instant) {
+        let watcher = &self.handle.inner.watcher;
+        if let Some(alarm) = watcher.1.get() {
+            if watcher.0.load(Ordering::Acquire) == NOBODY {
+                alarm.arm(now, RESCUE_AFTER);
+            }
         }
     }
 }

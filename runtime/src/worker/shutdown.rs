@@ -75,5 +75,8 @@ impl Worker {
         }
         self.reactor.clear();
         self.shared.close_doorbell();
+        if let (true, Some(alarm)) = (self.in_pool(), self.handle.inner.watcher.1.get()) {
+            alarm.close(); // a pool worker's exit means the runtime is ending
+        }
     }
 }

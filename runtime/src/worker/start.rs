@@ -9,6 +9,7 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use super::alarm::Alarm;
 use super::{Worker, WorkerRemote};
 use crate::blocking::{Hooks, PoolConfig};
 use crate::handle::Handle;
@@ -52,6 +53,15 @@ pub(crate) fn pool(config: Config) -> io::Result<Runtime> {
         .collect::<io::Result<Vec<_>>>()?;
     for (w, r) in handle.inner.workers.iter().zip(&reactors) {
         w.set_reactor(r);
+    }
+    // Siblings watch each other; the alarm covers the moment after idleness
+    // when nobody is awake to (`alarm.rs`). One timer in every epoll.
+    if reactors.len() >= 2 {
+        let alarm = Alarm::new()?;
+        for r in &reactors {
+            alarm.add_to(r)?;
+        }
+        let _ = handle.inner.watcher.1.set(alarm);
     }
     let mut threads = Vec::with_capacity(config.workers);
     let parts = handle
