@@ -11,7 +11,9 @@
 # Each run: the server (on CPU 0 for one worker, CPUs 0-1 for two), a 1 s
 # warm-up, then `wrk -t1 -c256 -d3s` (on CPU 1, or unpinned for two workers),
 # with the server's utime and stime read from /proc around the 3 s; each line
-# of the summary also gives user time's share of that CPU. Example, the
+# of the summary also gives user time's share of that CPU. KIWI_AB_CONNS
+# sets wrk's connection count (default 256; 1 measures a lone client's
+# round trips, where every request wakes the server). Example, the
 # commit before a change against the change and tokio:
 #
 #   git worktree add /tmp/before HEAD~1
@@ -20,9 +22,10 @@
 #   scripts/cpu-ab.sh 12 hyper 2 before=/tmp/before-target/release/kiwi-bench \
 #       after=target/release/kiwi-bench tokio=target/release/kiwi-bench
 set -euo pipefail
-[ $# -ge 4 ] || { sed -n 2,22p "$0"; exit 2; }
+[ $# -ge 4 ] || { sed -n 2,24p "$0"; exit 2; }
 rounds=$1 app=$2 workers=$3
 shift 3
+conns=${KIWI_AB_CONNS:-256}
 command -v wrk >/dev/null || { echo "wrk is not installed" >&2; exit 2; }
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
@@ -54,10 +57,10 @@ run() {
         wait 2>/dev/null || true
         return 0
     fi
-    taskset -c 1 wrk -t1 -c256 -d1s "http://127.0.0.1:$port/" >/dev/null
+    taskset -c 1 wrk -t1 -c$conns -d1s "http://127.0.0.1:$port/" >/dev/null
     local u0 s0 u1 s1 req
     read -r u0 s0 < <(awk '{print $14, $15}' /proc/"$pid"/stat)
-    req=$(taskset -c $wrk_cpus wrk -t1 -c256 -d3s "http://127.0.0.1:$port/" |
+    req=$(taskset -c $wrk_cpus wrk -t1 -c$conns -d3s "http://127.0.0.1:$port/" |
         awk '/requests in/ {print $1}')
     read -r u1 s1 < <(awk '{print $14, $15}' /proc/"$pid"/stat)
     kill "$pid"
