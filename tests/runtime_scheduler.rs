@@ -697,3 +697,33 @@ fn a_worker_stuck_right_after_the_runtime_was_idle_is_rescued() {
         panic!("in 10 attempts both sockets never sat on the worker that blocked");
     });
 }
+
+/// Regression (found in review of the alarm): a worker woken by the alarm
+/// on an idle runtime found nothing to run, yet saw nobody watching and
+/// armed the alarm again, so an idle runtime woke a worker every 2 ms
+/// forever (463 parks a second). An idle runtime must stay asleep: after a
+/// burst of work and a moment to settle, no worker parks again for 500 ms.
+#[test]
+fn an_idle_runtime_stays_asleep_after_work() {
+    with_deadline(20, || {
+        let rt = kiwi::Builder::new().workers(2).build().unwrap();
+        // Work on both workers, each of which arms the alarm as it wakes.
+        rt.block_on(async {
+            let hs: Vec<_> = (0..64)
+                .map(|_| kiwi::spawn(async { spin(Duration::from_micros(200)) }))
+                .collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+        });
+        let m = rt.handle().metrics();
+        let parks = || (0..2).map(|i| m.worker(i).parks()).sum::<u64>();
+        // The alarm set by that work expires within 2 ms, and its wake-up
+        // parks once more; the watcher's 2 ms turns end as the work does.
+        std::thread::sleep(Duration::from_millis(100));
+        let before = parks();
+        std::thread::sleep(Duration::from_millis(500));
+        let woke = parks() - before;
+        assert!(woke <= 2, "an idle runtime parked {woke} times in 500 ms");
+    });
+}

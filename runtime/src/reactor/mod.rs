@@ -54,7 +54,7 @@ use crate::trace;
 /// The token of the worker's eventfd doorbell; it carries no readiness to record.
 pub(crate) const DOORBELL: u64 = u64::MAX;
 
-/// The token of the runtime's watch alarm (`worker/rescue.rs`): its edge only
+/// The token of the runtime's watch alarm (`worker/alarm.rs`): its edge only
 /// ends a park, like the doorbell's.
 pub(crate) const ALARM: u64 = u64::MAX - 1;
 
@@ -163,7 +163,7 @@ impl Reactor {
         Ok(n)
     }
 
-    /// Adds the runtime's watch alarm (`worker/rescue.rs`), shared by every
+    /// Adds the runtime's watch alarm (`worker/alarm.rs`), shared by every
     /// worker's epoll. `EPOLLEXCLUSIVE` makes an expiry wake one of the
     /// threads parked in them rather than all: the kernel walks the alarm's
     /// waiters and stops at the first epoll that has a thread waiting (the

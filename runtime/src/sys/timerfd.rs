@@ -1,10 +1,12 @@
 //! A one-shot timer as a descriptor: the runtime's watch alarm
-//! (`worker/rescue.rs`).
+//! (`worker/alarm.rs`).
 //!
 //! A timerfd becomes readable when it expires, and epoll reports that like
-//! any other readiness. Each expiry calls the epoll callbacks again, so an
+//! any other readiness. Each expiry notifies epoll anew, so an
 //! edge-triggered registration sees every expiry without the count ever
-//! being read back.
+//! being read back (registered `EPOLLEXCLUSIVE` in several epolls, an
+//! expiry reaches only as many of them as the kernel walks: see
+//! `Reactor::add_alarm`).
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};

@@ -10,13 +10,17 @@
 //! blocking call, a long computation), and the sockets registered with its
 //! reactor wait out the whole block, since nobody else is awake to look.
 //!
-//! So a worker that leaves `epoll_wait` while nobody watches sets an alarm:
+//! So a worker that leaves `epoll_wait` with tasks to run, while nobody
+//! watches, sets an alarm:
 //! one timerfd, in every pool worker's epoll, armed to expire
 //! `RESCUE_AFTER` later. Its expiry wakes one parked worker
 //! (`EPOLLEXCLUSIVE`: see `Reactor::add_alarm`), which goes back to park
 //! through the usual checks: if a sibling is still awake it becomes the
 //! watcher, and the rescue follows within another `RESCUE_AFTER`. A worker
-//! that is not stuck costs that sibling one trip out of `epoll_wait`.
+//! that is not stuck costs that sibling one trip out of `epoll_wait`. The
+//! sibling, finding nothing to run, does not set the alarm again: it did
+//! at first, and an idle runtime woke every 2 ms forever (the regression
+//! test `an_idle_runtime_stays_asleep_after_work`).
 //!
 //! The cost is bounded by time, not by traffic: the alarm is armed only if
 //! it is not already pending, so however often workers wake, it costs at
@@ -93,8 +97,8 @@ impl Alarm {
             .compare_exchange(pending, until, Ordering::Relaxed, Ordering::Relaxed)
             .is_ok()
         {
-            // A failure (none is known for a valid timerfd) leaves this
-            // runtime as it was before alarms: rescued once someone wakes.
+            // A failure (none is known for a valid timerfd) costs this one
+            // alarm: the stuck worker is rescued once someone wakes anyway.
             if let Some(timer) = self.timer().as_ref() {
                 let _ = timer.arm_once(after);
             }

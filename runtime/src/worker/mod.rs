@@ -278,6 +278,11 @@ impl Worker {
         has
     }
 
+    /// True if a task waits in this worker's own queues.
+    fn has_runnable(&self) -> bool {
+        !self.local.borrow().is_empty() || !self.ring.borrow().is_empty() || self.has_next()
+    }
+
     /// A local task made runnable on this thread.
     pub(crate) fn push_local(&self, task: LocalTask) {
         self.local.borrow_mut().push_back(task);

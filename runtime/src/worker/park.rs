@@ -132,9 +132,7 @@ impl Worker {
         // a stop request or a root wake: every reason to stay awake is checked
         // after the last consumption and before `try_park`.
         if siblings.rescued
-            || !self.local.borrow().is_empty()
-            || !self.ring.borrow().is_empty()
-            || self.has_next()
+            || self.has_runnable()
             || root_woken.load(Ordering::Acquire)
             || self.shared.stop.load(Ordering::Acquire)
         {
@@ -203,10 +201,14 @@ impl Worker {
                 self.take_remote();
             }
             watch.end();
-            if shares && self.in_pool() {
+            self.fire_timers();
+            // About to run tasks, one of which may block this thread: if
+            // nobody watches, set the alarm (`alarm.rs`). Not after a wake
+            // that found nothing to run (the alarm's own, on an idle
+            // runtime): that would re-arm it every 2 ms forever.
+            if shares && self.in_pool() && self.has_runnable() {
                 self.arm_alarm_if_unwatched(woke);
             }
-            self.fire_timers();
         } else {
             // Work (or a stop, or a root wake) arrived first; `try_park`
             // consumed the notification, so drain now.

@@ -17,12 +17,7 @@ impl Worker {
     /// caller must look around again instead of parking.
     pub(super) fn auto_advance(&self, root_woken: &AtomicBool) -> bool {
         self.turn_reactor(Some(std::time::Duration::ZERO));
-        if self.drain_remote()
-            || !self.local.borrow().is_empty()
-            || !self.ring.borrow().is_empty()
-            || self.has_next()
-            || root_woken.load(Ordering::Acquire)
-        {
+        if self.drain_remote() || self.has_runnable() || root_woken.load(Ordering::Acquire) {
             return true;
         }
         if self.handle.inner.blocking.busy() > 0 {

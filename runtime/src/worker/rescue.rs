@@ -32,12 +32,11 @@
 //!   awake worker's ring: that is why a reactor's burst wakes no sibling
 //!   while another worker watches (`Worker::schedule_next`), and why the
 //!   flag names the watcher.
-//!
 //! - A worker that gets stuck right after the whole runtime was idle has
 //!   nobody awake to notice: every other worker parked with no time limit.
-//!   So a worker that leaves `epoll_wait` while nobody watches sets the
-//!   runtime's alarm, which wakes one parked sibling [`RESCUE_AFTER`] later
-//!   to look (`alarm.rs`).
+//!   So a worker that leaves `epoll_wait` with tasks to run, while nobody
+//!   watches, sets the runtime's alarm, which wakes one parked sibling
+//!   [`RESCUE_AFTER`] later to look (`alarm.rs`).
 //!
 //! The counts are read with relaxed loads: a stale read can only make a busy
 //! sibling look stuck, which costs one `epoll_wait` and moves a few tasks to
@@ -64,10 +63,14 @@ pub(crate) const RESCUE_AFTER: Duration = Duration::from_millis(2);
 /// lines: parking workers write it, and it sits among the runtime's fields
 /// that every poll reads.
 ///
-/// It also holds the alarm (`alarm.rs`) that gets a watcher going when the
-/// runtime was idle, set at start for pools of two or more.
+/// Beside it, the alarm (`alarm.rs`) that gets a watcher going after the
+/// runtime was idle.
 #[derive(Debug, Default)]
-pub(crate) struct Watcher(CachePadded<AtomicUsize>, pub(crate) OnceLock<Alarm>);
+pub(crate) struct Watcher {
+    flag: CachePadded<AtomicUsize>,
+    /// Set at start, for pools of two or more.
+    pub(crate) alarm: OnceLock<Alarm>,
+}
 
 /// `Watcher`'s value while nobody watches; otherwise the watcher's index + 1,
 /// or `OUTSIDE_POOL` for a `Runtime::block_on` thread (it rescues reactors
@@ -79,7 +82,7 @@ impl Watcher {
     /// True if a parked pool worker other than `me` watches: it will be up
     /// within [`RESCUE_AFTER`] and steal what waits on an awake worker's ring.
     pub(super) fn watched_by_another(&self, me: usize) -> bool {
-        let w = self.0.load(Ordering::Acquire);
+        let w = self.flag.load(Ordering::Acquire);
         w != NOBODY && w != OUTSIDE_POOL && w != me.wrapping_add(1)
     }
 }
@@ -154,7 +157,7 @@ impl Worker {
             true => self.shared.index + 1,
             false => OUTSIDE_POOL,
         };
-        let watcher = &self.handle.inner.watcher.0;
+        let watcher = &self.handle.inner.watcher.flag;
         let holds = sibling_awake
             && watcher
                 .compare_exchange(NOBODY, me, Ordering::AcqRel, Ordering::Acquire)
@@ -167,14 +170,14 @@ impl Worker {
 }
 
 impl Worker {
-    /// Called as the worker leaves `epoll_wait`, its watch (if it held one)
-    /// given up: if nobody watches now, this worker may be the only one
-    /// awake, so the alarm is set to wake a parked sibling in
+    /// Called as the worker leaves `epoll_wait` with tasks to run, its watch
+    /// (if it held one) given up: if nobody watches now, this worker may be
+    /// the only one awake, so the alarm is set to wake a parked sibling in
     /// [`RESCUE_AFTER`] (`alarm.rs`).
     pub(super) fn arm_alarm_if_unwatched(&self, now: Instant) {
         let watcher = &self.handle.inner.watcher;
-        if let Some(alarm) = watcher.1.get() {
-            if watcher.0.load(Ordering::Acquire) == NOBODY {
+        if let Some(alarm) = watcher.alarm.get() {
+            if watcher.flag.load(Ordering::Acquire) == NOBODY {
                 alarm.arm(now, RESCUE_AFTER);
             }
         }
@@ -209,7 +212,7 @@ impl Drop for Watch<'_> {
                 .handle
                 .inner
                 .watcher
-                .0
+                .flag
                 .store(NOBODY, Ordering::Release);
         }
     }

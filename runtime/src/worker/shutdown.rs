@@ -75,7 +75,7 @@ impl Worker {
         }
         self.reactor.clear();
         self.shared.close_doorbell();
-        if let (true, Some(alarm)) = (self.in_pool(), self.handle.inner.watcher.1.get()) {
+        if let (true, Some(alarm)) = (self.in_pool(), self.handle.inner.watcher.alarm.get()) {
             alarm.close(); // a pool worker's exit means the runtime is ending
         }
     }

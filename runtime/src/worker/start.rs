@@ -61,7 +61,7 @@ pub(crate) fn pool(config: Config) -> io::Result<Runtime> {
         for r in &reactors {
             alarm.add_to(r)?;
         }
-        let _ = handle.inner.watcher.1.set(alarm);
+        let _ = handle.inner.watcher.alarm.set(alarm);
     }
     let mut threads = Vec::with_capacity(config.workers);
     let parts = handle
