@@ -31,10 +31,10 @@
 //! notifies them).
 
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::loom::sync::atomic::{AtomicU64, Ordering};
 use crate::metrics::saturating_nanos;
 use crate::reactor::Reactor;
 use crate::sys::timerfd::TimerFd;
@@ -47,12 +47,29 @@ pub(crate) struct Alarm {
     /// descriptor open with it (as the workers' doorbells, `remote.rs`).
     /// Locked only to register, arm or close it.
     timer: Mutex<Option<TimerFd>>,
-    /// When the alarm was created: `pending_until` counts from here.
+    /// When the alarm was created: `pending` counts from here.
     origin: Instant,
-    /// Nanoseconds after `origin` at which the pending expiry fires (0: none
-    /// yet). Relaxed is enough: the value only decides whether to arm, and a
-    /// stale read costs at most one redundant `timerfd_settime`.
-    pending_until: AtomicU64,
+    pending: Pending,
+}
+
+/// Nanoseconds after the alarm's origin at which its pending expiry fires
+/// (0: none yet).
+#[derive(Debug, Default)]
+struct Pending(AtomicU64);
+
+impl Pending {
+    /// True if the caller, at time `at`, is to arm the alarm to fire at
+    /// `until`: no expiry is pending at `at`. Of callers racing within one
+    /// period, exactly one is told to (`loom_tests`). Relaxed: the value
+    /// guards no other memory, and the update's compare-and-swap retries
+    /// with the current value, so a stale first read cannot lose an arm.
+    fn claim(&self, at: u64, until: u64) -> bool {
+        self.0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |pending| {
+                (at >= pending).then_some(until)
+            })
+            .is_ok()
+    }
 }
 
 impl Alarm {
@@ -61,7 +78,7 @@ impl Alarm {
         Ok(Alarm {
             timer: Mutex::new(Some(TimerFd::new()?)),
             origin: Instant::now(),
-            pending_until: AtomicU64::new(0),
+            pending: Pending::default(),
         })
     }
 
@@ -87,16 +104,8 @@ impl Alarm {
     /// pending (then that one does the job). Of threads racing here, one arms.
     pub(crate) fn arm(&self, now: Instant, after: Duration) {
         let at = saturating_nanos(now.saturating_duration_since(self.origin));
-        let pending = self.pending_until.load(Ordering::Relaxed);
-        if at < pending {
-            return;
-        }
         let until = at.saturating_add(saturating_nanos(after));
-        if self
-            .pending_until
-            .compare_exchange(pending, until, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-        {
+        if self.pending.claim(at, until) {
             // A failure (none is known for a valid timerfd) costs this one
             // alarm: the stuck worker is rescued once someone wakes anyway.
             if let Some(timer) = self.timer().as_ref() {
@@ -106,7 +115,40 @@ impl Alarm {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::Pending;
+    use loom::sync::Arc;
+
+    /// Two workers waking in the same period: exactly one arms.
+    #[test]
+    fn loom_racing_claims_in_one_period_arm_once() {
+        loom::model(|| {
+            let pending = Arc::new(Pending::default());
+            let other = pending.clone();
+            let t = loom::thread::spawn(move || other.claim(5, 7));
+            let here = pending.claim(6, 8);
+            let there = t.join().unwrap();
+            assert!(here ^ there, "claims: {here} and {there}");
+        });
+    }
+
+    /// A claim after the pending expiry is over always arms again.
+    #[test]
+    fn loom_a_claim_after_the_expiry_arms_again() {
+        loom::model(|| {
+            let pending = Arc::new(Pending::default());
+            assert!(pending.claim(1, 3));
+            let other = pending.clone();
+            let t = loom::thread::spawn(move || other.claim(2, 4));
+            let early = t.join().unwrap();
+            assert!(!early, "armed while pending");
+            assert!(pending.claim(3, 5), "not armed after the expiry");
+        });
+    }
+}
+
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
