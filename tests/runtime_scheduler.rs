@@ -625,65 +625,11 @@ fn a_worker_stuck_right_after_the_runtime_was_idle_is_rescued() {
     with_deadline(60, || {
         for attempt in 0..10 {
             let rt = kiwi::Builder::new().workers(2).build().unwrap();
-            let listener = rt.block_on(AsyncTcpListener::bind("127.0.0.1:0")).unwrap();
-            let addr = listener.local_addr().unwrap();
-            let client = std::thread::spawn(move || {
-                let mut x = std::net::TcpStream::connect(addr).unwrap();
-                let mut y = std::net::TcpStream::connect(addr).unwrap();
-                for s in [&x, &y] {
-                    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-                }
-                let mut buf = [0u8; 1];
-                // Both handlers have polled their sockets once this echo is
-                // back (the blocker's polls first); then let the runtime idle.
-                y.write_all(b"a").unwrap();
-                y.read_exact(&mut buf).unwrap();
-                std::thread::sleep(Duration::from_millis(100));
-                x.write_all(b"b").unwrap(); // wakes a worker, which blocks
-                std::thread::sleep(Duration::from_millis(20));
-                let t0 = Instant::now();
-                y.write_all(b"c").unwrap();
-                y.read_exact(&mut buf).unwrap();
-                let rtt = t0.elapsed();
-                x.read_exact(&mut buf).unwrap(); // the block is over
-                rtt
-            });
-            // (where x registered, where y registered, where x's task blocked)
-            let seen = Arc::new(Mutex::new((String::new(), String::new(), String::new())));
-            let s = seen.clone();
-            rt.block_on(async move {
-                kiwi::spawn(async move {
-                    let (mut x, _) = listener.accept().await.unwrap();
-                    let (mut y, _) = listener.accept().await.unwrap();
-                    // The echo handler: a stealable task, spawned into this
-                    // worker's next-to-run slot, so it registers its socket
-                    // here (checked below: a thief may have taken it).
-                    let s2 = s.clone();
-                    drop(kiwi::spawn(async move {
-                        s2.lock().unwrap().1 = thread_name();
-                        let mut buf = [0u8; 1];
-                        for _ in 0..2 {
-                            y.read_exact(&mut buf).await.unwrap();
-                            y.write_all(&buf).await.unwrap();
-                        }
-                    }));
-                    // This poll registers x here, too.
-                    s.lock().unwrap().0 = thread_name();
-                    let mut buf = [0u8; 1];
-                    x.read_exact(&mut buf).await.unwrap();
-                    s.lock().unwrap().2 = thread_name();
-                    std::thread::sleep(Duration::from_millis(300));
-                    x.write_all(b"x").await.unwrap();
-                })
-                .await
-                .unwrap()
-            });
-            let rtt = client.join().unwrap();
-            let (x_on, y_on, blocked) = seen.lock().unwrap().clone();
+            let (rtt, layout) = util::stuck::stuck_after_idle(&rt);
             let m = rt.handle().metrics();
             let rescues: u64 = (0..2).map(|i| m.worker(i).reactor_rescues()).sum();
             drop(rt);
-            if y_on != blocked || x_on != blocked {
+            if !layout {
                 continue; // the layout this test needs did not happen
             }
             assert!(

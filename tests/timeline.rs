@@ -325,6 +325,55 @@ fn the_svg_has_a_lane_per_worker_and_a_slice_per_poll() {
     });
 }
 
+/// The watch alarm and a rescue on the timeline: the scenario of a worker
+/// stuck right after the runtime was idle (`util::stuck`), traced. The
+/// worker that woke sets the alarm; the sibling it wakes takes the stuck
+/// worker's events, which shows as a "rescue" instant on the rescuer's
+/// track naming the stuck worker, drawn as a green arrow.
+#[test]
+fn the_alarm_and_a_rescue_show_on_the_timeline() {
+    let _g = lock();
+    with_deadline(60, || {
+        let path = temp_path("rescue.json");
+        for _ in 0..5 {
+            let rt = kiwi::Builder::new()
+                .workers(2)
+                .trace_json(&path)
+                .build()
+                .unwrap();
+            let (_, layout) = util::stuck::stuck_after_idle(&rt);
+            let m = rt.handle().metrics();
+            let rescues: u64 = (0..2).map(|i| m.worker(i).reactor_rescues()).sum();
+            drop(rt);
+            kiwi::runtime::trace::finish().unwrap();
+            if !layout || rescues == 0 {
+                continue; // the layout the scenario needs did not happen
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let v: Value = serde_json::from_str(&text).expect("valid JSON");
+            assert!(instants(&v, "alarm").count() >= 1, "no alarm instant");
+            let tracks = track_names(&v);
+            let rescue = instants(&v, "rescue").next().expect("a rescue instant");
+            let from = rescue["args"]["from"].as_u64().unwrap();
+            assert!(rescue["args"]["events"].as_u64().unwrap() >= 1);
+            let rescuer = &tracks[&rescue["tid"].as_u64().unwrap()];
+            assert_ne!(
+                *rescuer,
+                format!("worker {from}"),
+                "a worker rescued itself"
+            );
+            let t = kiwi_timeline::Timeline::parse(&text).unwrap();
+            let svg = kiwi_timeline::render(&t, "rescue", None);
+            assert_eq!(
+                svg.matches("<g class=\"rescue\"").count(),
+                instants(&v, "rescue").count()
+            );
+            return;
+        }
+        panic!("in 5 runs the stuck worker's sockets were never rescued");
+    });
+}
+
 #[test]
 fn a_tiny_ring_keeps_the_newest_events_and_counts_the_dropped() {
     let _g = lock();

@@ -6,10 +6,12 @@
 //! - [`net`]: a deadline-bounded runtime, a seeded generator, echo helpers;
 //! - [`rel`]: the reliability suite's scale switch and process-wide counters;
 //! - [`examples`]: starting an example program and driving it with real
-//!   clients.
+//!   clients;
+//! - [`stuck`]: a worker stuck right after the runtime was idle.
 #![allow(dead_code)]
 
 pub mod examples;
 pub mod net;
 pub mod rel;
 pub mod rt;
+pub mod stuck;

@@ -5,8 +5,8 @@
 //! `Builder::trace_json`) as Chrome trace-event JSON, which Perfetto and
 //! `chrome://tracing` open as they are. This crate reads that file back
 //! ([`Timeline::parse`]) and draws it ([`render`]): one lane per worker,
-//! poll slices coloured by task, park gaps, wake and steal arrows, and a time
-//! axis. A picture in a README or a terminal-only machine needs no viewer.
+//! poll slices coloured by task, park gaps, wake, steal and rescue arrows,
+//! and a time axis. A picture in a README or a terminal-only machine needs no viewer.
 //!
 //! ```text
 //! KIWI_TRACE=json:target/trace.json cargo run --example tour

@@ -122,6 +122,7 @@ pub fn render(t: &Timeline, title: &str, window: Option<(f64, f64)>) -> String {
          <defs>\
          <marker id=\"wake-head\" viewBox=\"0 0 6 6\" refX=\"6\" refY=\"3\" markerWidth=\"5\" markerHeight=\"5\" orient=\"auto\"><path d=\"M0,0 L6,3 L0,6 z\" fill=\"#2a6fdb\"/></marker>\
          <marker id=\"steal-head\" viewBox=\"0 0 6 6\" refX=\"6\" refY=\"3\" markerWidth=\"4\" markerHeight=\"4\" orient=\"auto\"><path d=\"M0,0 L6,3 L0,6 z\" fill=\"#e8700a\"/></marker>\
+         <marker id=\"rescue-head\" viewBox=\"0 0 6 6\" refX=\"6\" refY=\"3\" markerWidth=\"4\" markerHeight=\"4\" orient=\"auto\"><path d=\"M0,0 L6,3 L0,6 z\" fill=\"#1f9d55\"/></marker>\
          <clipPath id=\"plot\"><rect x=\"{LEFT}\" y=\"0\" width=\"{plot}\" height=\"{height}\"/></clipPath>\
          </defs>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
          <text x=\"{LEFT}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">{}</text>\n",
@@ -244,10 +245,19 @@ pub fn render(t: &Timeline, title: &str, window: Option<(f64, f64)>) -> String {
         );
     }
     s.push_str("</g>\n");
-    // Steal arrows: from the victim's lane to the thief's.
-    for st in t.instants.iter().filter(|i| i.cat == "steal") {
+    // Steal arrows: from the victim's lane to the thief's; rescues (a
+    // sibling turning a stuck worker's reactor) the same way, in green.
+    for st in t
+        .instants
+        .iter()
+        .filter(|i| i.cat == "steal" || i.cat == "rescue")
+    {
+        let (count, colour, text, head) = match st.cat.as_str() {
+            "steal" => ("tasks", "#e8700a", "#b35200", "steal-head"),
+            _ => ("events", "#1f9d55", "#146c3a", "rescue-head"),
+        };
         let from = st.args.get("from").and_then(|v| v.as_u64()).unwrap_or(0);
-        let tasks = st.args.get("tasks").and_then(|v| v.as_u64()).unwrap_or(0);
+        let n = st.args.get(count).and_then(|v| v.as_u64()).unwrap_or(0);
         let victim = lanes.iter().find(|k| k.name == format!("worker {from}"));
         let (Some(v), Some(y2)) = (victim.and_then(|k| lane_y(k.tid)), lane_y(st.tid)) else {
             continue;
@@ -257,16 +267,17 @@ pub fn render(t: &Timeline, title: &str, window: Option<(f64, f64)>) -> String {
         let (tx, anchor) = label_at(sx);
         let _ = writeln!(
             s,
-            "<g class=\"steal\"><line x1=\"{sx:.2}\" y1=\"{y1:.1}\" x2=\"{sx:.2}\" y2=\"{y2:.1}\" stroke=\"#e8700a\" stroke-width=\"2.5\" marker-end=\"url(#steal-head)\"/>\
-             <text x=\"{tx:.2}\" y=\"{:.1}\" fill=\"#b35200\" font-weight=\"bold\" text-anchor=\"{anchor}\">steal {tasks}</text></g>",
-            (y1 + y2) / 2.0 + 4.0
+            "<g class=\"{cat}\"><line x1=\"{sx:.2}\" y1=\"{y1:.1}\" x2=\"{sx:.2}\" y2=\"{y2:.1}\" stroke=\"{colour}\" stroke-width=\"2.5\" marker-end=\"url(#{head})\"/>\
+             <text x=\"{tx:.2}\" y=\"{:.1}\" fill=\"{text}\" font-weight=\"bold\" text-anchor=\"{anchor}\">{cat} {n}</text></g>",
+            (y1 + y2) / 2.0 + 4.0,
+            cat = st.cat
         );
     }
     axis(&mut s, t0, span, bottom, &x);
     let _ = writeln!(
         s,
         "<text x=\"{LEFT}\" y=\"{}\" fill=\"#444\">boxes: task polls, coloured by task · grey dashes: parked · blue: wake → the poll it caused (dotted: spawn) · \
-         purple: notify of a parked worker · black tick: eventfd write · orange: steal{}</text>\n</svg>",
+         purple: notify of a parked worker · black tick: eventfd write · orange: steal · green: rescue{}</text>\n</svg>",
         bottom + 44.0,
         if t.dropped > 0 {
             format!(" · {} older events dropped", t.dropped)

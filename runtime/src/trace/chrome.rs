@@ -268,6 +268,13 @@ impl Timeline<'_> {
                 "eventfd",
                 format!("\"worker\":{}", e.a),
             ),
+            Kind::Rescue => (
+                "i",
+                format!("rescue {} event(s) of stuck {}", e.b, worker(e.a)),
+                "rescue",
+                format!("\"from\":{},\"events\":{}", e.a, e.b),
+            ),
+            Kind::Alarm => ("i", "alarm set".to_string(), "alarm", String::new()),
             Kind::Mark => {
                 let label = self.labels.get(e.a as usize).copied().unwrap_or("?");
                 ("i", escape(label), "mark", String::new())

@@ -54,6 +54,10 @@ pub(crate) enum Kind {
     EventfdWrite,
     /// A doorbell ring skipped: worker `a` was awake.
     EventfdSkip,
+    /// This worker took `b` events from stuck worker `a`'s reactor.
+    Rescue,
+    /// This worker set the watch alarm (`worker/alarm.rs`).
+    Alarm,
     /// A label from `trace::mark`: `a` indexes the label table.
     Mark,
 }

@@ -102,15 +102,18 @@ impl Alarm {
 
     /// Arms the alarm to expire `after` from `now`, unless an expiry is still
     /// pending (then that one does the job). Of threads racing here, one arms.
-    pub(crate) fn arm(&self, now: Instant, after: Duration) {
+    /// True if this call armed it.
+    pub(crate) fn arm(&self, now: Instant, after: Duration) -> bool {
         let at = saturating_nanos(now.saturating_duration_since(self.origin));
         let until = at.saturating_add(saturating_nanos(after));
-        if self.pending.claim(at, until) {
-            // A failure (none is known for a valid timerfd) costs this one
-            // alarm: the stuck worker is rescued once someone wakes anyway.
-            if let Some(timer) = self.timer().as_ref() {
-                let _ = timer.arm_once(after);
-            }
+        if !self.pending.claim(at, until) {
+            return false;
+        }
+        // A failure (none is known for a valid timerfd) costs this one
+        // alarm: the stuck worker is rescued once someone wakes anyway.
+        match self.timer().as_ref() {
+            Some(timer) => timer.arm_once(after).is_ok(),
+            None => false,
         }
     }
 }

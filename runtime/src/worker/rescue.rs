@@ -51,6 +51,7 @@ use super::alarm::Alarm;
 use super::{Worker, WorkerRemote};
 use crate::metrics::bump;
 use crate::padded::CachePadded;
+use crate::trace;
 
 /// How long a sibling may go without turning its reactor before another
 /// worker turns it: the added latency, at worst about twice this, of a socket
@@ -177,8 +178,11 @@ impl Worker {
     pub(super) fn arm_alarm_if_unwatched(&self, now: Instant) {
         let watcher = &self.handle.inner.watcher;
         if let Some(alarm) = watcher.alarm.get() {
-            if watcher.flag.load(Ordering::Acquire) == NOBODY {
-                alarm.arm(now, RESCUE_AFTER);
+            if watcher.flag.load(Ordering::Acquire) == NOBODY && alarm.arm(now, RESCUE_AFTER) {
+                let me = self.shared.index;
+                trace::point(trace::Kind::Alarm, 0, trace::index(me), 0, || {
+                    format!("{}: alarm set, nobody watching", trace::worker(me))
+                });
             }
         }
     }
@@ -235,6 +239,15 @@ impl Worker {
         let n = took.unwrap_or(0);
         if n > 0 {
             bump(&self.shared.metrics.reactor_rescues, 1);
+            let (me, from) = (self.shared.index, owner.index);
+            let events = trace::index(n);
+            trace::point(trace::Kind::Rescue, 0, trace::index(from), events, || {
+                format!(
+                    "{}: rescued {n} event(s) of stuck {}",
+                    trace::worker(me),
+                    trace::worker(from)
+                )
+            });
         }
         n > 0
     }
