@@ -22,7 +22,6 @@
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -46,47 +45,15 @@ fn client(addr: SocketAddr) -> thread::JoinHandle<Duration> {
     })
 }
 
-fn thread_name() -> String {
-    thread::current().name().unwrap_or("?").to_owned()
-}
+// kiwi's side is the very scenario its tests run.
+#[path = "../../../tests/util/stuck.rs"]
+mod stuck;
 
 /// kiwi: the echo time, and whether both sockets were first polled on the
 /// worker that blocked.
 fn on_kiwi() -> (Duration, bool) {
-    use kiwi::io::{AsyncReadExt, AsyncWriteExt};
     let rt = kiwi::Builder::new().workers(2).build().unwrap();
-    let listener = rt
-        .block_on(kiwi::net::AsyncTcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let c = client(listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let s = seen.clone();
-    rt.block_on(async move {
-        kiwi::spawn(async move {
-            let (mut x, _) = listener.accept().await.unwrap();
-            let (mut y, _) = listener.accept().await.unwrap();
-            let s2 = s.clone();
-            drop(kiwi::spawn(async move {
-                s2.lock().unwrap().push(thread_name());
-                let mut buf = [0u8; 1];
-                for _ in 0..2 {
-                    y.read_exact(&mut buf).await.unwrap();
-                    y.write_all(&buf).await.unwrap();
-                }
-            }));
-            s.lock().unwrap().push(thread_name());
-            let mut buf = [0u8; 1];
-            x.read_exact(&mut buf).await.unwrap();
-            s.lock().unwrap().push(thread_name());
-            thread::sleep(Duration::from_millis(300));
-            x.write_all(b"x").await.unwrap();
-        })
-        .await
-        .unwrap()
-    });
-    let rtt = c.join().unwrap();
-    let seen = seen.lock().unwrap();
-    (rtt, seen.iter().all(|t| *t == seen[0]))
+    stuck::stuck_after_idle(&rt)
 }
 
 /// tokio `multi_thread`, two workers: the echo time.
