@@ -11,9 +11,8 @@
 //! reactor wait out the whole block, since nobody else is awake to look.
 //!
 //! So a worker that leaves `epoll_wait` with tasks to run, while nobody
-//! watches, sets an alarm:
-//! one timerfd, in every pool worker's epoll, armed to expire
-//! `RESCUE_AFTER` later. Its expiry wakes one parked worker
+//! watches, sets an alarm: one timerfd, in every pool worker's epoll, armed
+//! to expire `RESCUE_AFTER` later. Its expiry wakes one parked worker
 //! (`EPOLLEXCLUSIVE`: see `Reactor::add_alarm`), which goes back to park
 //! through the usual checks: if a sibling is still awake it becomes the
 //! watcher, and the rescue follows within another `RESCUE_AFTER`. A worker

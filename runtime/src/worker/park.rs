@@ -206,7 +206,7 @@ impl Worker {
             // nobody watches, set the alarm (`alarm.rs`). Not after a wake
             // that found nothing to run (the alarm's own, on an idle
             // runtime): that would re-arm it every 2 ms forever.
-            if shares && self.in_pool() && self.has_runnable() {
+            if shares && self.has_runnable() {
                 self.arm_alarm_if_unwatched(woke);
             }
         } else {

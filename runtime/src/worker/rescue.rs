@@ -168,9 +168,7 @@ impl Worker {
             holds,
         }
     }
-}
 
-impl Worker {
     /// Called as the worker leaves `epoll_wait` with tasks to run, its watch
     /// (if it held one) given up: if nobody watches now, this worker may be
     /// the only one awake, so the alarm is set to wake a parked sibling in
